@@ -1,0 +1,52 @@
+"""End to end: `dvc repro` in a fresh git + DVC repository, then what DVC reruns when params change."""
+
+import os
+import subprocess
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.conftest import REPO, copy_repo, write_params
+
+SMALL = {"pairs": [["cat", "dog"], ["automobile", "truck"]], "trials": 2, "clean_trials": 2}
+
+
+def sh(project, *command):
+    env = dict(os.environ, PYTHONPATH=str(REPO), DVC_NO_ANALYTICS="1")
+    result = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}"
+    return result.stdout + result.stderr
+
+
+@pytest.fixture
+def dvc_project(tmp_path, served):
+    server, _ = served
+    copy_repo(tmp_path)
+    write_params(tmp_path, data={"url": server.url("cifar-10-python.tar.gz"), "verify": False}, corrupt=SMALL)
+    sh(tmp_path, "git", "init", "-q")
+    sh(tmp_path, "dvc", "init", "-q")
+    sh(tmp_path, "dvc", "config", "core.analytics", "false")
+    sh(tmp_path, "git", "add", "-A")
+    sh(tmp_path, "git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init")
+    return tmp_path
+
+
+def ran(output):
+    return {line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage")}
+
+
+def test_repro_then_nothing_then_only_corrupt(dvc_project):
+    first = sh(dvc_project, "dvc", "repro")
+    assert {"download", "corrupt"} <= ran(first)
+    manifest = pd.read_csv(dvc_project / "data/labels/manifest.csv", keep_default_na=False)
+    assert len(manifest) == 2 + 2 * 2
+    with np.load(dvc_project / "data/labels/labels.npz") as labels:
+        assert labels["labels"].shape == (6, 100)
+
+    assert ran(sh(dvc_project, "dvc", "repro")) == set()
+
+    write_params(dvc_project, corrupt=dict(SMALL, trials=3))
+    third = sh(dvc_project, "dvc", "repro")
+    assert "corrupt" in ran(third) and "download" not in ran(third)
+    assert len(pd.read_csv(dvc_project / "data/labels/manifest.csv")) == 2 + 2 * 3
