@@ -27,6 +27,20 @@ def load_params(section):
     return params[section]
 
 
+BACKENDS = ("tensorflow", "jax", "torch")
+
+
+def use_backend(name):
+    """Select the Keras backend; must run before anything imports keras."""
+    if name not in BACKENDS:
+        raise StageError(f"train.backend must be one of {', '.join(BACKENDS)}, got {name!r}")
+    loaded = sys.modules.get("keras")
+    if loaded is not None and loaded.backend.backend() != name:
+        raise StageError(f"keras is already loaded with the {loaded.backend.backend()} backend, not {name}")
+    os.environ["KERAS_BACKEND"] = name
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
 def run_stage(main, outputs=()):
     """Run a stage's main(); on StageError print one line, remove `outputs`, exit 1.
 
@@ -60,6 +74,9 @@ def atomic_path(path):
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes owner-only files; outputs are ordinary files
     try:
         yield Path(tmp)
         os.replace(tmp, path)

@@ -10,6 +10,9 @@ import pytest
 from tests.conftest import REPO, copy_repo, write_params
 
 SMALL = {"pairs": [["cat", "dog"], ["automobile", "truck"]], "trials": 2, "clean_trials": 2}
+TINY_TRAIN = {"epochs": 2, "batch_size": 10, "pack_size": 4}
+TINY_VISUALIZE = {"steps": 6, "dream_steps": 2, "restarts": 1, "images": 2, "linear_epochs": 1}
+STAGES = {"download", "corrupt", "train", "evaluate", "stats", "plots", "visualize"}
 
 
 def sh(project, *command):
@@ -23,7 +26,8 @@ def sh(project, *command):
 def dvc_project(tmp_path, served):
     server, _ = served
     copy_repo(tmp_path)
-    write_params(tmp_path, data={"url": server.url("cifar-10-python.tar.gz"), "verify": False}, corrupt=SMALL)
+    write_params(tmp_path, data={"url": server.url("cifar-10-python.tar.gz"), "verify": False}, corrupt=SMALL,
+                 train=TINY_TRAIN, visualize=TINY_VISUALIZE)
     sh(tmp_path, "git", "init", "-q")
     sh(tmp_path, "dvc", "init", "-q")
     sh(tmp_path, "dvc", "config", "core.analytics", "false")
@@ -36,9 +40,15 @@ def ran(output):
     return {line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage")}
 
 
-def test_repro_then_nothing_then_only_corrupt(dvc_project):
+def test_repro_then_nothing_then_only_corrupt_and_downstream(dvc_project):
     first = sh(dvc_project, "dvc", "repro")
-    assert {"download", "corrupt"} <= ran(first)
+    assert ran(first) == STAGES
+    for output in ["data/eval/per_class.csv", "metrics/summary.json", "metrics/welch.csv", "plots/report.html",
+                   "metrics/training/plots/metrics/swap/accuracy.tsv"]:
+        assert (dvc_project / output).stat().st_size > 0, output
+    assert len(list((dvc_project / "plots/figures").glob("*.png"))) >= 5
+    assert len(list((dvc_project / "plots/vis").rglob("*.png"))) >= 8
+    assert "data:image/png;base64," in (dvc_project / "plots/report.html").read_text()
     manifest = pd.read_csv(dvc_project / "data/labels/manifest.csv", keep_default_na=False)
     assert len(manifest) == 2 + 2 * 2
     with np.load(dvc_project / "data/labels/labels.npz") as labels:
@@ -48,5 +58,5 @@ def test_repro_then_nothing_then_only_corrupt(dvc_project):
 
     write_params(dvc_project, corrupt=dict(SMALL, trials=3))
     third = sh(dvc_project, "dvc", "repro")
-    assert "corrupt" in ran(third) and "download" not in ran(third)
+    assert ran(third) == STAGES - {"download"}
     assert len(pd.read_csv(dvc_project / "data/labels/manifest.csv")) == 2 + 2 * 3

@@ -1,0 +1,100 @@
+"""The study's CNN (TensorFlow's CNN tutorial), its seeded initial weights, and the stored trained weights.
+
+Weights are kept as numpy arrays in Keras `get_weights()` order, stacked over models: WEIGHT_SHAPES[i] is the
+shape of array i for one model. Every model's starting point comes from its own seed through numpy, so the
+backend and the packing change speed, never the numbers a model starts from.
+"""
+
+import glob
+from pathlib import Path
+
+import numpy as np
+
+NUM_CLASSES = 10
+IMAGE_SHAPE = (32, 32, 3)
+MODELS_DIR = Path("data/models")
+# (name, kind, shape) per weight array, in Keras get_weights() order of build_cnn().
+WEIGHT_SPECS = [
+    ("conv1/kernel", "kernel", (3, 3, 3, 32)),
+    ("conv1/bias", "bias", (32,)),
+    ("conv2/kernel", "kernel", (3, 3, 32, 64)),
+    ("conv2/bias", "bias", (64,)),
+    ("conv3/kernel", "kernel", (3, 3, 64, 64)),
+    ("conv3/bias", "bias", (64,)),
+    ("dense/kernel", "kernel", (1024, 64)),
+    ("dense/bias", "bias", (64,)),
+    ("logits/kernel", "kernel", (64, NUM_CLASSES)),
+    ("logits/bias", "bias", (NUM_CLASSES,)),
+]
+WEIGHT_SHAPES = [shape for _, _, shape in WEIGHT_SPECS]
+
+
+def build_cnn(dtype=None):
+    """One plain Keras model of the study: input pixels in [0, 1], output 10 logits (122,570 parameters)."""
+    import keras
+    from keras import layers
+
+    return keras.Sequential(
+        [
+            keras.Input(IMAGE_SHAPE),
+            layers.Conv2D(32, 3, activation="relu", name="conv1", dtype=dtype),
+            layers.MaxPooling2D(2, name="pool1", dtype=dtype),
+            layers.Conv2D(64, 3, activation="relu", name="conv2", dtype=dtype),
+            layers.MaxPooling2D(2, name="pool2", dtype=dtype),
+            layers.Conv2D(64, 3, activation="relu", name="conv3", dtype=dtype),
+            layers.Flatten(name="flatten", dtype=dtype),
+            layers.Dense(64, activation="relu", name="dense", dtype=dtype),
+            layers.Dense(NUM_CLASSES, name="logits", dtype=dtype),
+        ],
+        name="cnn",
+    )
+
+
+def initial_weights(seed):
+    """Keras' defaults (Glorot-uniform kernels, zero biases), drawn by numpy from the model's own seed."""
+    rng = np.random.default_rng(seed)
+    weights = []
+    for _, kind, shape in WEIGHT_SPECS:
+        if kind == "bias":
+            weights.append(np.zeros(shape, np.float32))
+            continue
+        receptive = int(np.prod(shape[:-2])) if len(shape) > 2 else 1
+        fan_in, fan_out = shape[-2] * receptive, shape[-1] * receptive
+        limit = np.sqrt(6.0 / (fan_in + fan_out))
+        weights.append(rng.uniform(-limit, limit, size=shape).astype(np.float32))
+    return weights
+
+
+def pack_files(models_dir=MODELS_DIR):
+    return sorted(glob.glob(str(Path(models_dir) / "pack_*.npz")))
+
+
+def load_weights(model_ids=None, models_dir=MODELS_DIR, files=None):
+    """Trained weights stacked over models, in the order of `model_ids` (all models of `files`, by id, when None).
+
+    Returns (model_ids, weights) where weights[i] has shape (len(model_ids),) + WEIGHT_SHAPES[i].
+    """
+    ids, stacks = [], [[] for _ in WEIGHT_SPECS]
+    for path in files or pack_files(models_dir):
+        with np.load(path) as pack:
+            ids.append(pack["model_ids"])
+            for i, stack in enumerate(stacks):
+                stack.append(pack[f"w{i}"])
+    if not ids:
+        raise FileNotFoundError(f"no trained models in {models_dir}: run the train stage first (dvc repro train)")
+    ids = np.concatenate(ids)
+    weights = [np.concatenate(stack) for stack in stacks]
+    wanted = np.sort(ids) if model_ids is None else np.asarray(model_ids)
+    position = {model_id: i for i, model_id in enumerate(ids)}
+    missing = [m for m in wanted if m not in position]
+    if missing:
+        raise KeyError(f"models {missing[:5]} are not in {models_dir}: train them first (dvc repro train)")
+    order = [position[m] for m in wanted]
+    return wanted, [w[order] for w in weights]
+
+
+def single_model(weights, index):
+    """A plain Keras model holding model `index` of stacked `weights`."""
+    model = build_cnn()
+    model.set_weights([w[index] for w in weights])
+    return model

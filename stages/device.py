@@ -1,0 +1,34 @@
+"""How many copies fit in one pack on the accelerator, if there is one."""
+
+import keras
+
+# Measured bytes of accelerator memory one copy needs in training at batch size 32 (weights, Adam moments,
+# activations and gradients of the patch formulation), with headroom.
+BYTES_PER_COPY = 24 * 2**20
+MAX_PACK_SIZE = 2400
+
+
+def accelerator_pack_size():
+    """Copies per pack for the visible GPU, or None when training runs on the CPU."""
+    total = gpu_memory_bytes()
+    if total is None:
+        return None
+    return max(1, min(MAX_PACK_SIZE, int(0.8 * total) // BYTES_PER_COPY))
+
+
+def gpu_memory_bytes():
+    """Total memory of the first GPU of the active backend, None without one."""
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        gpus = [d for d in jax.devices() if d.platform == "gpu"]
+        return gpus[0].memory_stats().get("bytes_limit") if gpus else None
+    if backend == "torch":
+        import torch
+
+        return torch.cuda.get_device_properties(0).total_memory if torch.cuda.is_available() else None
+    import tensorflow as tf
+
+    # TensorFlow does not report a GPU's size; assume a modest 16 GiB card.
+    return 16 * 2**30 if tf.config.list_physical_devices("GPU") else None

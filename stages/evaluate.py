@@ -1,0 +1,117 @@
+"""Stage `evaluate`: every model on every test image -> per-class log-likelihood and accuracy, confusion.
+
+Per model and class c, `loglik_bits` is the study's binary log-likelihood: the mean over all test images of
+log2 p(c|x) for images of class c and log2(1 - p(c|x)) for the others, probabilities clipped to
+[EPSILON, 1 - EPSILON]. `mean_prob[m, i, j]` is the mean probability of class i over test images of class j.
+Models are evaluated a pack at a time, all sums taken on the device by one compiled function.
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from stages.cnn import MODELS_DIR, load_weights, pack_files
+from stages.common import StageError, atomic_path, load_params, run_stage, save_npz, save_text, use_backend
+
+DATA = Path("data/cifar10.npz")
+MANIFEST = Path("data/labels/manifest.csv")
+OUTPUT = Path("data/eval")
+PER_CLASS = OUTPUT / "per_class.csv"
+CONFUSION = OUTPUT / "confusion.npz"
+METRICS = Path("metrics/eval.json")
+EPSILON = 1e-7
+IMAGES_PER_STEP = 65536  # copies x test images per compiled call: bounds device memory at any pack size
+
+
+class PackEvaluator:
+    """Sums, over test batches, of what the per-class statistics need, for one pack of `copies` models."""
+
+    def __init__(self, copies):
+        from stages import autodiff
+        from stages.packed import build_packed
+
+        self.model = build_packed(copies)
+        self.sums = autodiff.compile(self._sums)
+
+    def _sums(self, weights, images, onehot):
+        """For one batch: sum of per-class log-likelihoods (K, C), hits (K, C), probabilities (K, C, C)."""
+        from keras import ops
+
+        from stages.trainer import to_unit_range
+
+        copies = weights[0].shape[0]
+        x = ops.broadcast_to(to_unit_range(images)[None], (copies,) + tuple(images.shape))
+        logits, _ = self.model.stateless_call(weights, [], x)
+        probs = ops.clip(ops.softmax(ops.cast(logits, "float32"), axis=-1), EPSILON, 1 - EPSILON)
+        loglik = ops.where(onehot[None] > 0, ops.log2(probs), ops.log2(1 - probs))
+        hits = ops.one_hot(ops.argmax(probs, axis=-1), onehot.shape[-1]) * onehot[None]
+        return ops.sum(loglik, axis=1), ops.sum(hits, axis=1), ops.einsum("kni,nj->kij", probs, onehot)
+
+    def evaluate(self, weights, x_test, y_test, n_classes):
+        """(loglik_bits (K, C), accuracy (K, C), mean_prob (K, C, C)) of stacked `weights`."""
+        from keras import ops
+
+        weights = [ops.convert_to_tensor(w) for w in weights]
+        onehot = np.eye(n_classes, dtype=np.float32)[y_test]
+        totals, batch_size = None, max(1, min(1000, IMAGES_PER_STEP // len(weights[0])))
+        for start in range(0, len(x_test), batch_size):
+            batch = self.sums(weights, ops.convert_to_tensor(x_test[start : start + batch_size]),
+                              ops.convert_to_tensor(onehot[start : start + batch_size]))
+            totals = batch if totals is None else [t + b for t, b in zip(totals, batch)]
+        loglik, hits, probs = (ops.convert_to_numpy(t) for t in totals)
+        counts = np.maximum(onehot.sum(axis=0), 1)
+        return loglik / len(x_test), hits / counts, probs / counts
+
+
+def summary(manifest, per_class):
+    """Mean clean test accuracy, and swap models' mean accuracy on their own two classes and on the rest."""
+    table = per_class.merge(manifest[["model_id", "kind", "class_a", "class_b"]], on="model_id")
+    swapped = (table["class"] == table.class_a) | (table["class"] == table.class_b)
+    swap = table.kind == "swap"
+    return {
+        "clean_accuracy": float(table.accuracy[table.kind == "clean"].mean()),
+        "swap_pair_accuracy": float(table.accuracy[swap & swapped].mean()),
+        "swap_other_accuracy": float(table.accuracy[swap & ~swapped].mean()),
+        "n_models": int(len(manifest)),
+    }
+
+
+def main():
+    use_backend(load_params("train")["backend"])
+    for path in (DATA, MANIFEST):
+        if not path.exists():
+            raise StageError(f"{path} is missing: run the earlier stages first (dvc repro train)")
+    if not pack_files():
+        raise StageError(f"no trained models in {MODELS_DIR}: run the train stage first (dvc repro train)")
+    manifest = pd.read_csv(MANIFEST, keep_default_na=False)
+    with np.load(DATA) as data:
+        x_test, y_test, class_names = data["x_test"], data["y_test"], [str(c) for c in data["class_names"]]
+    n_models, n_classes = len(manifest), len(class_names)
+    loglik = np.zeros((n_models, n_classes), np.float32)
+    accuracy = np.zeros_like(loglik)
+    mean_prob = np.zeros((n_models, n_classes, n_classes), np.float32)
+    evaluators = {}
+    for path in tqdm(pack_files(), desc="evaluate", unit="pack"):
+        ids, weights = load_weights(models_dir=MODELS_DIR, files=[path])
+        if len(ids) not in evaluators:
+            evaluators[len(ids)] = PackEvaluator(len(ids))
+        loglik[ids], accuracy[ids], mean_prob[ids] = evaluators[len(ids)].evaluate(weights, x_test, y_test, n_classes)
+    per_class = pd.DataFrame({
+        "model_id": np.repeat(np.arange(n_models), n_classes),
+        "class": np.tile(class_names, n_models),
+        "loglik_bits": loglik.ravel(),
+        "accuracy": accuracy.ravel(),
+    })
+    with atomic_path(PER_CLASS) as tmp:
+        per_class.to_csv(tmp, index=False)
+    save_npz(CONFUSION, mean_prob=mean_prob)
+    metrics = summary(manifest, per_class)
+    save_text(METRICS, json.dumps(metrics, indent=2) + "\n")
+    print(json.dumps(metrics))
+
+
+if __name__ == "__main__":
+    run_stage(main, outputs=[OUTPUT, METRICS])

@@ -1,0 +1,112 @@
+"""The training core: packs of K copies trained by one compiled step over data resident on the device.
+
+Each copy sees the training set in its own order, drawn from (train seed, model seed, epoch), so a model's
+training never depends on which pack it lands in or on the pack size. Per step, the compiled function gathers
+each copy's minibatch from the device-resident images by index (no host batches), computes the loss summed over
+copies (so each copy gets exactly its own gradient) and applies Adam, all without a host round trip; the host
+reads the per-copy loss and accuracy back once per epoch.
+"""
+
+import keras
+import numpy as np
+from keras import ops
+
+from stages import autodiff
+from stages.packed import build_packed
+
+
+def epoch_orders(model_seeds, train_seed, epoch, n_images):
+    """Each copy's image order for one epoch: a permutation from (train seed, model seed, epoch) alone."""
+    return np.stack(
+        [np.random.default_rng([train_seed, int(seed), epoch]).permutation(n_images) for seed in model_seeds]
+    ).astype(np.int32)
+
+
+def per_copy_loss(logits, labels):
+    """Mean cross-entropy and accuracy of each copy: logits (K, B, 10), labels (K, B) -> two (K,) tensors."""
+    logits = ops.cast(logits, "float32")
+    losses = keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True)
+    correct = ops.cast(ops.equal(ops.argmax(logits, axis=-1), ops.cast(labels, "int32")), "float32")
+    return ops.mean(losses, axis=1), ops.mean(correct, axis=1)
+
+
+def to_unit_range(images):
+    """uint8 pixels -> floats in [0, 1], the model's input."""
+    return ops.cast(images, "float32") / 255.0
+
+
+class Adam:
+    """Keras' Adam update (same defaults and formula as keras.optimizers.Adam), as a pure function.
+
+    Keras' TensorFlow backend has no stateless optimizer step, and one pure step is what lets a single compiled
+    function train on every backend; tests check it against keras.optimizers.Adam.
+    """
+
+    def __init__(self, learning_rate, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+        self.learning_rate, self.beta_1, self.beta_2, self.epsilon = learning_rate, beta_1, beta_2, epsilon
+
+    def initial_state(self, weights):
+        """(step count, first moments, second moments), all zero, made where `weights` live."""
+        return [ops.zeros((), "float32"), [ops.zeros_like(w) for w in weights], [ops.zeros_like(w) for w in weights]]
+
+    def update(self, weights, grads, state):
+        count, first, second = state
+        count = count + 1.0
+        alpha = self.learning_rate * ops.sqrt(1 - self.beta_2**count) / (1 - self.beta_1**count)
+        first = [m + (g - m) * (1 - self.beta_1) for m, g in zip(first, grads)]
+        second = [v + (ops.square(g) - v) * (1 - self.beta_2) for v, g in zip(second, grads)]
+        weights = [w - m * alpha / (ops.sqrt(v) + self.epsilon) for w, m, v in zip(weights, first, second)]
+        return weights, [count, first, second]
+
+
+class PackTrainer:
+    """Trains packs of `copies` models; the step is compiled once and reused for every pack of that size."""
+
+    def __init__(self, copies, batch_size, learning_rate):
+        self.copies, self.batch_size = copies, batch_size
+        self.model = build_packed(copies)
+        self.optimizer = Adam(learning_rate)
+        self.step = autodiff.compile(self._step)
+        self.gradient = autodiff.value_and_grad(self._loss)
+
+    def _loss(self, trainable, x, y):
+        logits, _ = self.model.stateless_call(trainable, [], x)
+        loss, accuracy = per_copy_loss(logits, y)
+        return ops.sum(loss), (loss, accuracy)
+
+    def _step(self, trainable, optimizer_state, images, labels, orders, start):
+        index = ops.slice(orders, (0, start), (self.copies, self.batch_size))
+        x = to_unit_range(ops.take(images, index, axis=0))
+        y = ops.take_along_axis(labels, index, axis=1)
+        (_, (loss, accuracy)), grads = self.gradient(trainable, x, y)
+        trainable, optimizer_state = self.optimizer.update(trainable, grads, optimizer_state)
+        return trainable, optimizer_state, loss, accuracy
+
+    def train(self, weights, labels, images, model_seeds, train_seed, epochs, on_step=lambda: None):
+        """Train one pack from `weights` (stacked numpy arrays) on `labels` (K, N).
+
+        `images` is the device tensor of training images (N, 32, 32, 3) uint8. Returns the trained weights and
+        the history (K, epochs, 2) of mean training loss and accuracy per copy and epoch. Raises
+        FloatingPointError(epoch) when a loss stops being finite.
+        """
+        trainable = [ops.convert_to_tensor(w) for w in weights]
+        optimizer_state = self.optimizer.initial_state(trainable)
+        labels = ops.convert_to_tensor(labels.astype(np.int32))
+        n_images = labels.shape[1]
+        steps = n_images // self.batch_size
+        history = np.zeros((self.copies, epochs, 2), np.float32)
+        for epoch in range(epochs):
+            orders = ops.convert_to_tensor(epoch_orders(model_seeds, train_seed, epoch, n_images))
+            loss_sum = accuracy_sum = 0.0
+            for step in range(steps):
+                start = ops.convert_to_tensor(step * self.batch_size, "int32")
+                trainable, optimizer_state, loss, accuracy = self.step(
+                    trainable, optimizer_state, images, labels, orders, start
+                )
+                loss_sum, accuracy_sum = loss_sum + loss, accuracy_sum + accuracy
+                on_step()
+            history[:, epoch, 0] = ops.convert_to_numpy(loss_sum) / steps
+            history[:, epoch, 1] = ops.convert_to_numpy(accuracy_sum) / steps
+            if not np.isfinite(history[:, epoch, 0]).all():
+                raise FloatingPointError(epoch)
+        return [ops.convert_to_numpy(w) for w in trainable], history
