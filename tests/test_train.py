@@ -38,8 +38,9 @@ def test_packed_copy_computes_what_a_single_model_computes():
     packed = build_packed(K)
     logits = keras.ops.convert_to_numpy(packed.stateless_call(weights, [], x)[0])
     trainer = PackTrainer(K, 8, 1e-3)
-    (_, _), grads = trainer.gradient([keras.ops.convert_to_tensor(w) for w in weights], x, y)
-    stepped, _ = trainer.optimizer.update(weights, grads, trainer.optimizer.initial_state(weights))
+    tensors = [keras.ops.convert_to_tensor(w) for w in weights]
+    (_, _), grads = trainer.gradient(tensors, x, y)
+    stepped, _ = trainer.optimizer.update(tensors, grads, trainer.optimizer.initial_state(tensors))
 
     for k in range(K):
         single = build_cnn()
@@ -57,13 +58,13 @@ def test_adam_matches_keras_over_several_steps():
     weight = rng.normal(size=(4, 3)).astype(np.float32)
     variable = keras.Variable(weight)
     reference = keras.optimizers.Adam(0.01)
-    ours, state, current = Adam(0.01), None, [weight]
+    ours, current = Adam(0.01), [keras.ops.convert_to_tensor(weight)]
     state = ours.initial_state(current)
     for _ in range(5):
-        grad = rng.normal(size=(4, 3)).astype(np.float32)
+        grad = keras.ops.convert_to_tensor(rng.normal(size=(4, 3)).astype(np.float32))
         reference.apply([grad], [variable])
         current, state = ours.update(current, [grad], state)
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(current[0]), variable.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(current[0]), keras.ops.convert_to_numpy(variable), rtol=1e-5, atol=1e-6)
 
 
 def test_per_copy_loss_is_each_copys_mean_cross_entropy():
