@@ -120,7 +120,7 @@ def main():
     images = keras.ops.convert_to_tensor(x_train)
     trainers = {}
     with tqdm(total=sum(len(packs[i]) for i in todo) * steps, unit="model-step", unit_scale=True,
-              desc="train", smoothing=0.05) as bar:
+              desc="train", smoothing=0.05, mininterval=1) as bar:
         for i in todo:
             ids = packs[i]
             if len(ids) not in trainers:  # one compiled step per pack size (the last pack may be smaller)
