@@ -35,6 +35,13 @@ def conv_patches(x, w):
     return jnp.einsum("kbhwp,kpf->kbhwf", p, w.reshape(w.shape[0], 9 * c, -1))
 
 
+def conv_stacked(x, w):
+    """Patches stacked on a new axis (K, B, H, W, 9, C): contiguous runs of C values instead of a concatenation."""
+    h, wd, c = x.shape[2] - 2, x.shape[3] - 2, x.shape[4]
+    p = jnp.stack([x[:, :, i:i + h, j:j + wd, :] for i in range(3) for j in range(3)], axis=-2)
+    return jnp.einsum("kbhwsc,kscf->kbhwf", p, w.reshape(w.shape[0], 9, c, -1))
+
+
 def conv_shifted(x, w):
     h, wd = x.shape[2] - 2, x.shape[3] - 2
     return sum(jnp.einsum("kbhwc,kcf->kbhwf", x[:, :, i:i + h, j:j + wd, :], w[:, i, j]) for i in range(3) for j in range(3))
@@ -61,6 +68,13 @@ def pool_reshape(x):
     return x.reshape(k, b, h // 2, 2, w // 2, 2, c).max(axis=(3, 5))
 
 
+def pool_slices(x):
+    k, b, h, w, c = x.shape
+    h, w = h // 2 * 2, w // 2 * 2
+    return jnp.maximum(jnp.maximum(x[:, :, 0:h:2, 0:w:2], x[:, :, 0:h:2, 1:w:2]),
+                       jnp.maximum(x[:, :, 1:h:2, 0:w:2], x[:, :, 1:h:2, 1:w:2]))
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--copies", type=int, default=2300)
@@ -72,7 +86,7 @@ def main():
     for name, (size, cin, cout) in shapes.items():
         x = jnp.asarray(rng.random((k, b, size, size, cin), np.float32), dt)
         w = jnp.asarray(rng.random((k, 3, 3, cin, cout), np.float32) * 0.01, dt)
-        for form in (conv_patches, conv_shifted, conv_grouped):
+        for form in (conv_patches, conv_stacked, conv_shifted, conv_grouped):
             wrt = (1,) if name == "conv1" else (0, 1)
             grad = jax.jit(jax.grad(lambda x, w: jnp.sum(form(x, w).astype(jnp.float32)), argnums=wrt))
             try:
@@ -81,7 +95,7 @@ def main():
                 print(f"{name} {form.__name__:13s} failed: {str(error).splitlines()[0][:120]}", flush=True)
     for size, c in ((30, 32), (13, 64)):
         x = jnp.asarray(rng.random((k, b, size, size, c), np.float32), dt)
-        for form in (pool_window, pool_reshape):
+        for form in (pool_window, pool_reshape, pool_slices):
             grad = jax.jit(jax.grad(lambda x: jnp.sum(form(x).astype(jnp.float32) ** 2)))
             print(f"pool{size} {form.__name__:13s} {timed(grad, x):8.2f} ms", flush=True)
     x = jnp.asarray(rng.random((k, b, 1024), np.float32), dt)

@@ -53,6 +53,23 @@ def seconds_per_step(copies, args, images):
     return elapsed
 
 
+def evaluation_seconds(copies):
+    """Wall seconds to evaluate a pack of `copies` models on 10,000 test images (after compilation)."""
+    import numpy as np
+
+    from stages.cnn import initial_weights
+    from stages.evaluate import PackEvaluator
+
+    weights = [np.stack(w) for w in zip(*(initial_weights(s) for s in range(copies)))]
+    rng = np.random.default_rng(2)
+    x_test, y_test = rng.integers(0, 256, (10_000, 32, 32, 3), dtype=np.uint8), rng.integers(0, 10, 10_000)
+    evaluator = PackEvaluator(copies)
+    evaluator.evaluate(weights, x_test, y_test, 10)
+    start = time.perf_counter()
+    evaluator.evaluate(weights, x_test, y_test, 10)
+    return time.perf_counter() - start
+
+
 def report(name, copies, step_s, batch_size):
     model_epoch_s = step_s / copies * (STUDY_IMAGES // batch_size)
     models_per_s = 1 / (model_epoch_s * STUDY_EPOCHS)
@@ -76,6 +93,9 @@ def main():
     pixels = np.random.default_rng(0).integers(0, 256, (STUDY_IMAGES, 32, 32, 3), dtype=np.uint8)
     images = keras.ops.convert_to_tensor(pixels)
     packed = report("packed", copies, seconds_per_step(copies, args, images), args.batch_size)
+    evaluate_s = evaluation_seconds(copies)
+    print(f"  evaluate: {evaluate_s:.1f} s for {copies} models on 10,000 test images "
+          f"({evaluate_s * STUDY_MODELS / copies:.0f} s for the study)", flush=True)
     if not args.skip_sequential:
         sequential = report("sequential", 1, seconds_per_step(1, args, images), args.batch_size)
         print(f"packed / sequential: {packed / sequential:.1f}x")
