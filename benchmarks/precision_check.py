@@ -29,7 +29,7 @@ def main():
 
     from stages.cnn import initial_weights
     from stages.download import download
-    from stages.evaluate import PackEvaluator
+    from stages.evaluator import PackEvaluator
     from stages.trainer import PackTrainer
 
     with tempfile.TemporaryDirectory() as scratch:

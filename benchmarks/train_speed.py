@@ -58,7 +58,7 @@ def evaluation_seconds(copies):
     import numpy as np
 
     from stages.cnn import initial_weights
-    from stages.evaluate import PackEvaluator
+    from stages.evaluator import PackEvaluator
 
     weights = [np.stack(w) for w in zip(*(initial_weights(s) for s in range(copies)))]
     rng = np.random.default_rng(2)

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from stages.common import StageError, atomic_path, load_params, run_stage, save_npz
+from stages.common import StageError, load_params, run_stage, save_npz
 
 OUTPUT = Path("data/cifar10.npz")
 TOP_FOLDER = "cifar-10-batches-py"

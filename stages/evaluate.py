@@ -1,8 +1,8 @@
 """Stage `evaluate`: every model on every test image -> per-class log-likelihood and accuracy, confusion.
 
 Per model and class c, `loglik_bits` is the study's binary log-likelihood: the mean over all test images of
-log2 p(c|x) for images of class c and log2(1 - p(c|x)) for the others, probabilities clipped to
-[EPSILON, 1 - EPSILON]. `mean_prob[m, i, j]` is the mean probability of class i over test images of class j.
+log2 p(c|x) for images of class c and log2(1 - p(c|x)) for the others, probabilities clipped away from 0 and 1
+(stages/evaluator.py). `mean_prob[m, i, j]` is the mean probability of class i over test images of class j.
 Models are evaluated a pack at a time, all sums taken on the device by one compiled function.
 """
 
@@ -22,48 +22,6 @@ OUTPUT = Path("data/eval")
 PER_CLASS = OUTPUT / "per_class.csv"
 CONFUSION = OUTPUT / "confusion.npz"
 METRICS = Path("metrics/eval.json")
-EPSILON = 1e-7
-IMAGES_PER_STEP = 65536  # copies x test images per compiled call: bounds device memory at any pack size
-
-
-class PackEvaluator:
-    """Sums, over test batches, of what the per-class statistics need, for one pack of `copies` models."""
-
-    def __init__(self, copies):
-        from stages import autodiff
-        from stages.packed import build_packed
-
-        self.model = build_packed(copies)
-        self.sums = autodiff.compile(self._sums)
-
-    def _sums(self, weights, images, onehot):
-        """For one batch: sum of per-class log-likelihoods (K, C), hits (K, C), probabilities (K, C, C)."""
-        from keras import ops
-
-        from stages.trainer import to_unit_range
-
-        copies = weights[0].shape[0]
-        x = ops.broadcast_to(to_unit_range(images)[None], (copies,) + tuple(images.shape))
-        logits, _ = self.model.stateless_call(weights, [], x)
-        probs = ops.clip(ops.softmax(ops.cast(logits, "float32"), axis=-1), EPSILON, 1 - EPSILON)
-        loglik = ops.where(onehot[None] > 0, ops.log2(probs), ops.log2(1 - probs))
-        hits = ops.one_hot(ops.argmax(probs, axis=-1), onehot.shape[-1]) * onehot[None]
-        return ops.sum(loglik, axis=1), ops.sum(hits, axis=1), ops.einsum("kni,nj->kij", probs, onehot)
-
-    def evaluate(self, weights, x_test, y_test, n_classes):
-        """(loglik_bits (K, C), accuracy (K, C), mean_prob (K, C, C)) of stacked `weights`."""
-        from keras import ops
-
-        weights = [ops.convert_to_tensor(w) for w in weights]
-        onehot = np.eye(n_classes, dtype=np.float32)[y_test]
-        totals, batch_size = None, max(1, min(1000, IMAGES_PER_STEP // len(weights[0])))
-        for start in range(0, len(x_test), batch_size):
-            batch = self.sums(weights, ops.convert_to_tensor(x_test[start : start + batch_size]),
-                              ops.convert_to_tensor(onehot[start : start + batch_size]))
-            totals = batch if totals is None else [t + b for t, b in zip(totals, batch)]
-        loglik, hits, probs = (ops.convert_to_numpy(t) for t in totals)
-        counts = np.maximum(onehot.sum(axis=0), 1)
-        return loglik / len(x_test), hits / counts, probs / counts
 
 
 def summary(manifest, per_class):
@@ -81,6 +39,8 @@ def summary(manifest, per_class):
 
 def main():
     use_backend(load_params("train")["backend"])
+    from stages.evaluator import PackEvaluator
+
     for path in (DATA, MANIFEST):
         if not path.exists():
             raise StageError(f"{path} is missing: run the earlier stages first (dvc repro train)")

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from stages.cnn import MODELS_DIR, WEIGHT_SPECS, initial_weights, pack_files
+from stages.cnn import MODELS_DIR, initial_weights, pack_files
 from stages.common import StageError, load_params, remove, run_stage, save_npz, use_backend
 
 DATA = Path("data/cifar10.npz")

@@ -9,7 +9,7 @@ import pytest
 from stages.cnn import pack_files
 from stages.common import save_npz
 from stages.corrupt import build, validate
-from stages.evaluate import EPSILON, PackEvaluator
+from stages.evaluator import EPSILON, PackEvaluator
 from tests.cifar_fixture import CLASS_NAMES, make_batches
 from tests.conftest import run_module, write_params
 
