@@ -132,7 +132,8 @@ def main():
                     on_step=lambda: bar.update(len(ids)),
                 )
             except FloatingPointError as error:
-                raise StageError(f"loss became NaN or infinite in pack {i} (models {ids[0]}..{ids[-1]}) at epoch "
+                models = ", ".join(map(str, ids[:8])) + (", ..." if len(ids) > 8 else "")
+                raise StageError(f"loss became NaN or infinite in pack {i} (models {models}) at epoch "
                                  f"{error.args[0] + 1}: lower train.learning_rate or use precision float32")
             arrays = {f"w{j}": w for j, w in enumerate(weights)}
             save_npz(paths[i], model_ids=ids, fingerprint=prints[i], history=history, **arrays)

@@ -79,7 +79,7 @@ def test_nan_loss_stops_with_pack_and_epoch(project):
     result = run_module(project, "train")
     assert result.returncode == 1
     error = result.stderr.strip().splitlines()[-1]
-    assert error.startswith("error: loss became NaN or infinite in pack 0 (models 0..2) at epoch"), error
+    assert error.startswith("error: loss became NaN or infinite in pack 0 (models 0, 2) at epoch"), error
 
 
 def test_evaluate_writes_contracts(trained):
