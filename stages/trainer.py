@@ -74,13 +74,17 @@ class PackTrainer:
         loss, accuracy = per_copy_loss(logits, y)
         return ops.sum(loss), (loss, accuracy)
 
-    def _step(self, trainable, optimizer_state, images, labels, orders, start):
-        index = ops.slice(orders, (0, start), (self.copies, self.batch_size))
+    def _step(self, trainable, optimizer_state, totals, images, labels, orders, step):
+        """One step of every copy; `totals` (K, 2) sums the epoch's loss and accuracy, `step` counts steps.
+
+        Both stay on the device, so the host only launches steps and reads back once per epoch.
+        """
+        index = ops.slice(orders, (0, step * self.batch_size), (self.copies, self.batch_size))
         x = to_unit_range(ops.take(images, index, axis=0))
         y = ops.take_along_axis(labels, index, axis=1)
         (_, (loss, accuracy)), grads = self.gradient(trainable, x, y)
         trainable, optimizer_state = self.optimizer.update(trainable, grads, optimizer_state)
-        return trainable, optimizer_state, loss, accuracy
+        return trainable, optimizer_state, totals + ops.stack([loss, accuracy], axis=1), step + 1
 
     def train(self, weights, labels, images, model_seeds, train_seed, epochs, on_step=lambda: None):
         """Train one pack from `weights` (stacked numpy arrays) on `labels` (K, N).
@@ -97,16 +101,13 @@ class PackTrainer:
         history = np.zeros((self.copies, epochs, 2), np.float32)
         for epoch in range(epochs):
             orders = ops.convert_to_tensor(epoch_orders(model_seeds, train_seed, epoch, n_images))
-            loss_sum = accuracy_sum = 0.0
-            for step in range(steps):
-                start = ops.convert_to_tensor(step * self.batch_size, "int32")
-                trainable, optimizer_state, loss, accuracy = self.step(
-                    trainable, optimizer_state, images, labels, orders, start
+            totals, step = ops.zeros((self.copies, 2)), ops.convert_to_tensor(0, "int32")
+            for _ in range(steps):
+                trainable, optimizer_state, totals, step = self.step(
+                    trainable, optimizer_state, totals, images, labels, orders, step
                 )
-                loss_sum, accuracy_sum = loss_sum + loss, accuracy_sum + accuracy
                 on_step()
-            history[:, epoch, 0] = ops.convert_to_numpy(loss_sum) / steps
-            history[:, epoch, 1] = ops.convert_to_numpy(accuracy_sum) / steps
+            history[:, epoch] = ops.convert_to_numpy(totals) / steps
             if not np.isfinite(history[:, epoch, 0]).all():
                 raise FloatingPointError(epoch)
         return [ops.convert_to_numpy(w) for w in trainable], history
