@@ -1,7 +1,8 @@
 """Gradients and compilation for pure functions of tensors, on whichever Keras backend is active.
 
-Keras 3 offers stateless calls (`model.stateless_call`, `optimizer.stateless_apply`) on every backend but no
-backend-neutral gradient; these two functions are the only backend-specific code of the project.
+Keras 3 offers a stateless model call (`model.stateless_call`) on every backend but no backend-neutral gradient
+(and its TensorFlow optimizers have no stateless step, hence stages.trainer.Adam); these two functions are the only
+backend-specific code of the project.
 """
 
 import keras

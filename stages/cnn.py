@@ -1,6 +1,6 @@
 """The study's CNN (TensorFlow's CNN tutorial), its seeded initial weights, and the stored trained weights.
 
-Weights are kept as numpy arrays in Keras `get_weights()` order, stacked over models: WEIGHT_SHAPES[i] is the
+Weights are kept as numpy arrays in Keras `get_weights()` order, stacked over models: WEIGHT_SPECS[i] holds the
 shape of array i for one model. Every model's starting point comes from its own seed through numpy, so the
 backend and the packing change speed, never the numbers a model starts from.
 """
@@ -26,7 +26,6 @@ WEIGHT_SPECS = [
     ("logits/kernel", "kernel", (64, NUM_CLASSES)),
     ("logits/bias", "bias", (NUM_CLASSES,)),
 ]
-WEIGHT_SHAPES = [shape for _, _, shape in WEIGHT_SPECS]
 
 
 def build_cnn(dtype=None):
@@ -72,7 +71,7 @@ def pack_files(models_dir=MODELS_DIR):
 def load_weights(model_ids=None, models_dir=MODELS_DIR, files=None):
     """Trained weights stacked over models, in the order of `model_ids` (all models of `files`, by id, when None).
 
-    Returns (model_ids, weights) where weights[i] has shape (len(model_ids),) + WEIGHT_SHAPES[i].
+    Returns (model_ids, weights) where weights[i] has shape (len(model_ids),) + WEIGHT_SPECS[i][2].
     """
     ids, stacks = [], [[] for _ in WEIGHT_SPECS]
     for path in files or pack_files(models_dir):
@@ -92,9 +91,3 @@ def load_weights(model_ids=None, models_dir=MODELS_DIR, files=None):
     order = [position[m] for m in wanted]
     return wanted, [w[order] for w in weights]
 
-
-def single_model(weights, index):
-    """A plain Keras model holding model `index` of stacked `weights`."""
-    model = build_cnn()
-    model.set_weights([w[index] for w in weights])
-    return model

@@ -27,6 +27,12 @@ def load_params(section):
     return params[section]
 
 
+def require(path, stage):
+    """Fail with one line naming a missing input and the stage that makes it."""
+    if not Path(path).exists():
+        raise StageError(f"{path} is missing: run the earlier stages first (dvc repro {stage})")
+
+
 BACKENDS = ("tensorflow", "jax", "torch")
 
 

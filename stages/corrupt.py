@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from stages.common import StageError, atomic_path, load_params, run_stage, save_npz
+from stages.common import StageError, atomic_path, load_params, require, run_stage, save_npz
 
 DATA = Path("data/cifar10.npz")
 OUTPUT = Path("data/labels")
@@ -95,8 +95,7 @@ def build(y_train, class_names, params, pairs):
 
 def main():
     params = load_params("corrupt")
-    if not DATA.exists():
-        raise StageError(f"{DATA} is missing: run the download stage first (dvc repro download)")
+    require(DATA, "download")
     with np.load(DATA) as data:
         y_train, class_names = data["y_train"], [str(name) for name in data["class_names"]]
     pairs = validate(params, class_names)

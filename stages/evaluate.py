@@ -14,7 +14,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from stages.cnn import MODELS_DIR, load_weights, pack_files
-from stages.common import StageError, atomic_path, load_params, run_stage, save_npz, save_text, use_backend
+from stages.common import StageError, atomic_path, load_params, require, run_stage, save_npz, save_text, use_backend
 
 DATA = Path("data/cifar10.npz")
 MANIFEST = Path("data/labels/manifest.csv")
@@ -42,8 +42,7 @@ def main():
     from stages.evaluator import PackEvaluator
 
     for path in (DATA, MANIFEST):
-        if not path.exists():
-            raise StageError(f"{path} is missing: run the earlier stages first (dvc repro train)")
+        require(path, "train")
     if not pack_files():
         raise StageError(f"no trained models in {MODELS_DIR}: run the train stage first (dvc repro train)")
     manifest = pd.read_csv(MANIFEST, keep_default_na=False)

@@ -16,9 +16,9 @@ from matplotlib.colors import Normalize
 from matplotlib.patheffects import withStroke
 
 from stages import report
-from stages.common import StageError, atomic_path, load_params, run_stage, save_text
+from stages.common import StageError, atomic_path, load_params, require, run_stage, save_text
 from stages.stats import KL, SUMMARY, VS_CLEAN, WELCH, significant_rows
-from stages.study import load_study, require
+from stages.study import load_study
 
 matplotlib.use("Agg")  # files only, never a window
 
@@ -51,7 +51,7 @@ CAPTIONS = {
 def require_inputs():
     for path in (WELCH, KL, VS_CLEAN, SUMMARY):
         require(path, "stats")
-    require(EVAL)
+    require(EVAL, "evaluate")
 
 
 def matrix(table, column, classes):

@@ -16,8 +16,8 @@ import pandas as pd
 import scipy.stats
 from scipy.special import rel_entr
 
-from stages.common import StageError, atomic_path, load_params, run_stage, save_text
-from stages.study import CONFUSION, load_study, require
+from stages.common import StageError, atomic_path, load_params, require, run_stage, save_text
+from stages.study import CONFUSION, load_study
 
 METRICS = Path("metrics")
 WELCH = METRICS / "welch.csv"
@@ -211,7 +211,7 @@ def validate(params):
 
 
 def load_mean_prob(study):
-    require(CONFUSION)
+    require(CONFUSION, "evaluate")
     with np.load(CONFUSION) as confusion:
         mean_prob = confusion["mean_prob"]
     k = len(study.classes)

@@ -9,18 +9,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from stages.common import StageError
+from stages.common import StageError, require
 
 DATA = Path("data/cifar10.npz")
 MANIFEST = Path("data/labels/manifest.csv")
 PER_CLASS = Path("data/eval/per_class.csv")
 CONFUSION = Path("data/eval/confusion.npz")
-
-
-def require(path, stage="evaluate"):
-    """Fail with one line naming a missing input and the stage that makes it."""
-    if not Path(path).exists():
-        raise StageError(f"{path} is missing: run the earlier stages first (dvc repro {stage})")
 
 
 def class_order(per_class):
@@ -70,7 +64,7 @@ class Study:
 def load_study():
     """Read and check the manifest and per_class.csv."""
     require(MANIFEST, "corrupt")
-    require(PER_CLASS)
+    require(PER_CLASS, "evaluate")
     manifest = pd.read_csv(MANIFEST, keep_default_na=False)
     per_class = pd.read_csv(PER_CLASS)
     for path, table, columns in ((MANIFEST, manifest, ["model_id", "kind", "class_a", "class_b"]),

@@ -14,7 +14,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from stages.cnn import MODELS_DIR, initial_weights, pack_files
-from stages.common import StageError, load_params, remove, run_stage, save_npz, use_backend
+from stages.common import StageError, load_params, remove, require, run_stage, save_npz, use_backend
 
 DATA = Path("data/cifar10.npz")
 MANIFEST = Path("data/labels/manifest.csv")
@@ -89,8 +89,7 @@ def log_curves(manifest, history):
 
 def load_inputs():
     for path in (DATA, MANIFEST, LABELS):
-        if not path.exists():
-            raise StageError(f"{path} is missing: run the earlier stages first (dvc repro corrupt)")
+        require(path, "corrupt")
     manifest = pd.read_csv(MANIFEST, keep_default_na=False)
     with np.load(LABELS) as labels, np.load(DATA) as data:
         return manifest, labels["labels"], data["x_train"]

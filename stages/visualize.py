@@ -17,7 +17,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from stages.cnn import load_weights
-from stages.common import StageError, load_params, remove, run_stage, use_backend
+from stages.common import StageError, load_params, remove, require, run_stage, use_backend
 
 matplotlib.use("Agg")  # files only, never a window
 
@@ -247,8 +247,7 @@ class Visualizer:
 
 def load_inputs():
     for path in (DATA, MANIFEST):
-        if not path.exists():
-            raise StageError(f"{path} is missing: run the earlier stages first (dvc repro corrupt)")
+        require(path, "corrupt")
     manifest = pd.read_csv(MANIFEST, keep_default_na=False)
     with np.load(DATA) as data:
         arrays = {key: data[key] for key in ("x_train", "y_train", "x_test", "y_test", "class_names")}
