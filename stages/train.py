@@ -7,6 +7,7 @@ match the current plan is trained again. Training curves, aggregated per conditi
 
 import hashlib
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -87,6 +88,18 @@ def log_curves(manifest, history):
             live.next_step()
 
 
+def train_pack(trainer, index, ids, labels, images, seeds, params, bar):
+    """Train the models `ids` from their seeded starting weights; a NaN loss becomes an error naming them."""
+    weights = [np.stack(w) for w in zip(*(initial_weights(seeds[m]) for m in ids))]
+    try:
+        return trainer.train(weights, labels[ids], images, seeds[ids], params["seed"], params["epochs"],
+                             on_step=lambda: bar.update(len(ids)))
+    except FloatingPointError as error:
+        models = ", ".join(map(str, ids[:8])) + (", ..." if len(ids) > 8 else "")
+        raise StageError(f"loss became NaN or infinite in pack {index} (models {models}) at epoch "
+                         f"{error.args[0] + 1}: lower train.learning_rate or use precision float32")
+
+
 def load_inputs():
     for path in (DATA, MANIFEST, LABELS):
         require(path, "corrupt")
@@ -118,24 +131,23 @@ def main():
           f"{len(packs) - len(todo)} packs already trained")
     images = keras.ops.convert_to_tensor(x_train)
     trainers = {}
-    with tqdm(total=sum(len(packs[i]) for i in todo) * steps, unit="model-step", unit_scale=True,
-              desc="train", smoothing=0.05, mininterval=1) as bar:
+    # One writer thread saves each finished pack while the next one trains, so the accelerator never waits on
+    # the disk; leaving the block waits for every write, also when training stops with an error.
+    with ThreadPoolExecutor(max_workers=1) as writer, tqdm(
+        total=sum(len(packs[i]) for i in todo) * steps, unit="model-step", unit_scale=True, desc="train",
+        smoothing=0.05, mininterval=1,
+    ) as bar:
+        writes = []
         for i in todo:
             ids = packs[i]
             if len(ids) not in trainers:  # one compiled step per pack size (the last pack may be smaller)
                 trainers[len(ids)] = PackTrainer(len(ids), params["batch_size"], params["learning_rate"])
-            weights = [np.stack(w) for w in zip(*(initial_weights(seeds[m]) for m in ids))]
-            try:
-                weights, history = trainers[len(ids)].train(
-                    weights, labels[ids], images, seeds[ids], params["seed"], params["epochs"],
-                    on_step=lambda: bar.update(len(ids)),
-                )
-            except FloatingPointError as error:
-                models = ", ".join(map(str, ids[:8])) + (", ..." if len(ids) > 8 else "")
-                raise StageError(f"loss became NaN or infinite in pack {i} (models {models}) at epoch "
-                                 f"{error.args[0] + 1}: lower train.learning_rate or use precision float32")
+            weights, history = train_pack(trainers[len(ids)], i, ids, labels, images, seeds, params, bar)
             arrays = {f"w{j}": w for j, w in enumerate(weights)}
-            save_npz(paths[i], model_ids=ids, fingerprint=prints[i], history=history, **arrays)
+            writes.append(writer.submit(save_npz, paths[i], model_ids=ids, fingerprint=prints[i], history=history,
+                                        **arrays))
+        for write in writes:
+            write.result()  # raises a failed write's error here
     history = np.zeros((len(manifest), params["epochs"], 2), np.float32)
     for path in paths:
         with np.load(path) as pack:
