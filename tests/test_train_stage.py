@@ -116,15 +116,17 @@ def test_loglik_bits_matches_hand_computation():
 
 
 def test_backends_agree(project):
-    """TensorFlow and JAX give the same shapes and sane, nearly equal values from the same seeds."""
+    """TensorFlow, JAX and torch give the same shapes and sane, nearly equal values from the same seeds."""
     write_inputs(project)
     results = {}
-    for backend in ("tensorflow", "jax"):
+    for backend in ("tensorflow", "jax", "torch"):
         write_params(project, train=dict(TRAIN, backend=backend))
         run_module(project, "train", check=True)
         run_module(project, "evaluate", check=True)
         results[backend] = pd.read_csv(project / "data/eval/per_class.csv")
-    tf, jax = results["tensorflow"], results["jax"]
-    assert tf.shape == jax.shape == (60, 4)
-    assert np.isfinite(jax.loglik_bits).all() and (jax.loglik_bits < 0).all()
-    np.testing.assert_allclose(tf.loglik_bits, jax.loglik_bits, atol=0.02)
+    reference = results.pop("tensorflow")
+    assert reference.shape == (60, 4)
+    for backend, result in results.items():
+        assert result.shape == reference.shape, backend
+        assert np.isfinite(result.loglik_bits).all() and (result.loglik_bits < 0).all(), backend
+        np.testing.assert_allclose(result.loglik_bits, reference.loglik_bits, atol=0.02, err_msg=backend)
