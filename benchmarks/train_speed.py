@@ -3,8 +3,9 @@
     python benchmarks/train_speed.py --backend jax --pack-size 1024 --precision mixed_bfloat16
 
 Prints models per second, seconds per model-epoch (one pass over 50,000 images at the study's batch size)
-and the packed/sequential ratio. Steps are timed after a warm-up that compiles the step, with the device's
-queue drained before and after.
+and the packed/sequential ratio. One model at a time is timed twice: through the product's trainer with a pack
+of one, and the textbook way (`model.fit` on host arrays). Steps are timed after a warm-up that compiles the
+step, with the device's queue drained before and after.
 """
 
 import argparse
@@ -53,6 +54,25 @@ def seconds_per_step(copies, args, images):
     return elapsed
 
 
+def keras_fit_seconds_per_step(args, pixels):
+    """Wall seconds of one step of a single model trained the textbook way, `model.fit` on host arrays."""
+    import keras
+    import numpy as np
+
+    from stages.cnn import build_cnn
+
+    n = args.batch_size * args.steps
+    x = pixels[:n].astype("float32") / 255
+    y = np.random.default_rng(1).integers(0, 10, n)
+    model = build_cnn()
+    model.compile(keras.optimizers.Adam(1e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    model.fit(x, y, batch_size=args.batch_size, epochs=1, verbose=0)  # compiles the step
+    start = time.perf_counter()
+    model.fit(x, y, batch_size=args.batch_size, epochs=1, verbose=0)
+    return (time.perf_counter() - start) / args.steps
+
+
 def evaluation_seconds(copies):
     """Wall seconds to evaluate a pack of `copies` models on 10,000 test images (after compilation)."""
     import numpy as np
@@ -98,7 +118,8 @@ def main():
           f"({evaluate_s * STUDY_MODELS / copies:.0f} s for the study)", flush=True)
     if not args.skip_sequential:
         sequential = report("sequential", 1, seconds_per_step(1, args, images), args.batch_size)
-        print(f"packed / sequential: {packed / sequential:.1f}x")
+        fit = report("keras fit", 1, keras_fit_seconds_per_step(args, pixels), args.batch_size)
+        print(f"packed / sequential: {packed / sequential:.1f}x   packed / keras fit: {packed / fit:.1f}x")
 
 
 if __name__ == "__main__":
