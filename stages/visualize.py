@@ -121,7 +121,7 @@ class Visualizer:
         """One batched optimization of visualize.steps (or `steps`) steps, with a progress bar."""
         steps = steps or self.params["steps"]
         maximize = self.fv.ActivationMaximization(self.net(len(weights[0])), image)
-        with tqdm(total=steps, desc=name, unit="step") as bar:
+        with tqdm(total=steps, desc=name, unit="step", mininterval=1) as bar:
             return maximize(weights, objective, seed_input, regularizers, modifiers, steps,
                             self.params["learning_rate"], self.params["seed"], bar.update)
 
