@@ -80,15 +80,36 @@ def atomic_path(path):
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes owner-only files; outputs are ordinary files
+    ordinary_mode(tmp, 0o666)
     try:
         yield Path(tmp)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+@contextmanager
+def atomic_folder(path):
+    """Yield a temporary folder beside `path`; replace `path` with it only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}."))
+    try:
+        yield tmp
+        ordinary_mode(tmp, 0o777)
+        remove(path)
+        os.replace(tmp, path)
+    finally:
+        remove(tmp)
+
+
+def ordinary_mode(path, mode):
+    """Give `path` the permissions a plain new file or folder gets (`mode` under the umask): mkstemp and mkdtemp
+    make owner-only ones, and outputs are ordinary files."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, mode & ~umask)
 
 
 def save_npz(path, **arrays):
@@ -103,6 +124,12 @@ def save_npz(path, **arrays):
             np.lib.format.write_array(buffer, np.asarray(array), allow_pickle=False)
             info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
             archive.writestr(info, buffer.getvalue())
+
+
+def save_csv(path, table, float_format=None):
+    """Write a pandas table as CSV atomically, without its index."""
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, index=False, float_format=float_format)
 
 
 def save_text(path, text):

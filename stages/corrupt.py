@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from stages.common import StageError, atomic_path, load_params, require, run_stage, save_npz
+from stages.common import StageError, load_params, require, run_stage, save_csv, save_npz
 
 DATA = Path("data/cifar10.npz")
 OUTPUT = Path("data/labels")
@@ -100,8 +100,7 @@ def main():
         y_train, class_names = data["y_train"], [str(name) for name in data["class_names"]]
     pairs = validate(params, class_names)
     manifest, labels = build(y_train, class_names, params, pairs)
-    with atomic_path(MANIFEST) as tmp:
-        manifest.to_csv(tmp, index=False)
+    save_csv(MANIFEST, manifest)
     save_npz(LABELS, labels=labels)
     print(f"wrote {len(manifest)} label sets ({len(pairs)} pairs) to {OUTPUT}")
 

@@ -14,7 +14,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from stages.cnn import MODELS_DIR, load_weights, pack_files
-from stages.common import StageError, atomic_path, load_params, require, run_stage, save_npz, save_text, use_backend
+from stages.common import StageError, load_params, require, run_stage, save_csv, save_npz, save_text, use_backend
 
 DATA = Path("data/cifar10.npz")
 MANIFEST = Path("data/labels/manifest.csv")
@@ -64,8 +64,7 @@ def main():
         "loglik_bits": loglik.ravel(),
         "accuracy": accuracy.ravel(),
     })
-    with atomic_path(PER_CLASS) as tmp:
-        per_class.to_csv(tmp, index=False)
+    save_csv(PER_CLASS, per_class)
     save_npz(CONFUSION, mean_prob=mean_prob)
     metrics = summary(manifest, per_class)
     save_text(METRICS, json.dumps(metrics, indent=2) + "\n")

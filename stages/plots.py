@@ -16,8 +16,8 @@ from matplotlib.colors import Normalize
 from matplotlib.patheffects import withStroke
 
 from stages import report
-from stages.common import StageError, atomic_path, load_params, require, run_stage, save_text
-from stages.stats import KL, SUMMARY, VS_CLEAN, WELCH, significant_rows
+from stages.common import StageError, atomic_path, load_params, require, run_stage, save_csv, save_text
+from stages.stats import KL, SIX_DIGITS, SUMMARY, VS_CLEAN, WELCH, significant_rows
 from stages.study import load_study
 
 matplotlib.use("Agg")  # files only, never a window
@@ -208,19 +208,15 @@ def save_figure(name, fig, dpi):
     return path
 
 
-def save_csv(path, table):
-    with atomic_path(path) as tmp:
-        table.to_csv(tmp, index=False, float_format="%.6g")
-
-
 def plot_data(study, welch):
     """Long-form tables for DVC's templates: every effect's t, and mean accuracy per class and condition."""
     effects = welch.dropna(subset=["t"])[["target", "confused", "t", "p_fdr"]].copy()
     effects.insert(2, "effect", effects.target + "<-" + effects.confused)
-    save_csv(EFFECTS, effects)
+    save_csv(EFFECTS, effects, SIX_DIGITS)
     rows = [(name, condition, f"{name}: {condition}", values.mean() if len(values) else np.nan)
             for (name, condition), values in by_condition(study, "accuracy").items()]
-    save_csv(CLASS_ACCURACY, pd.DataFrame(rows, columns=["class", "condition", "bar", "accuracy"]))
+    table = pd.DataFrame(rows, columns=["class", "condition", "bar", "accuracy"])
+    save_csv(CLASS_ACCURACY, table, SIX_DIGITS)
 
 
 def summary_section(summary, evaluation):

@@ -16,7 +16,7 @@ import pandas as pd
 import scipy.stats
 from scipy.special import rel_entr
 
-from stages.common import StageError, atomic_path, load_params, require, run_stage, save_text
+from stages.common import StageError, load_params, require, run_stage, save_csv, save_text
 from stages.study import CONFUSION, load_study
 
 METRICS = Path("metrics")
@@ -29,6 +29,7 @@ OUTPUTS = [WELCH, KL, VS_CLEAN, SUMMARY, SIGNIFICANT]
 WELCH_COLUMNS = ["target", "confused", "t", "df", "p", "p_fdr", "p_holm", "g", "g_lo", "g_hi",
                  "mean_a", "mean_b", "n_a", "n_b"]
 CLEAN = "clean"  # the `confused` entry of vs_clean.csv rows
+SIX_DIGITS = "%.6g"  # floats of the git-tracked CSVs: short, stable diffs
 
 
 def hedges_g(a, b):
@@ -221,10 +222,6 @@ def load_mean_prob(study):
     return mean_prob
 
 
-def save_csv(path, table):
-    with atomic_path(path) as tmp:
-        table.to_csv(tmp, index=False, float_format="%.6g")
-
 
 def main():
     params = load_params("stats")
@@ -234,9 +231,9 @@ def main():
     welch_table, vs_clean = welch_tests(study, params), clean_tests(study, params)
     kl_table = divergences(study, mean_prob)
     summary = summarize(study, welch_table, kl_table, vs_clean, params["alpha"])
-    save_csv(WELCH, welch_table)
-    save_csv(VS_CLEAN, vs_clean)
-    save_csv(KL, kl_table)
+    save_csv(WELCH, welch_table, SIX_DIGITS)
+    save_csv(VS_CLEAN, vs_clean, SIX_DIGITS)
+    save_csv(KL, kl_table, SIX_DIGITS)
     save_text(SUMMARY, json.dumps(summary, indent=2) + "\n")
     save_text(SIGNIFICANT, significant_markdown(welch_table, params["alpha"]))
     print(f"{summary['n_significant_fdr']} of {summary['n_tests']} tests significant at FDR {params['alpha']:g}; "

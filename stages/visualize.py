@@ -6,8 +6,6 @@ the pack's copy axis, classes, channels, restarts and images on the batch axis) 
 (stages/featvis.py). The folder is built aside and renamed onto plots/vis, so a failed run leaves no output.
 """
 
-import os
-import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -17,7 +15,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from stages.cnn import load_weights
-from stages.common import StageError, load_params, remove, require, run_stage, use_backend
+from stages.common import StageError, atomic_folder, load_params, require, run_stage, use_backend
 
 matplotlib.use("Agg")  # files only, never a window
 
@@ -225,9 +223,9 @@ class Visualizer:
         weights = [ops.convert_to_tensor(w) for w in self.weights]
         probs = []
         for start in tqdm(range(0, len(x_test), CONFUSION_BATCH), desc="confusion", unit="batch"):
-            x = np.broadcast_to(x_test[start : start + CONFUSION_BATCH] / np.float32(255), (len(self.labels),) + (
-                len(x_test[start : start + CONFUSION_BATCH]),) + x_test.shape[1:])
-            probs.append(ops.convert_to_numpy(forward(weights, ops.convert_to_tensor(x.astype(np.float32)))))
+            batch = x_test[start : start + CONFUSION_BATCH].astype(np.float32) / 255
+            x = np.broadcast_to(batch, (len(self.labels),) + batch.shape)  # every model sees the same images
+            probs.append(ops.convert_to_numpy(forward(weights, ops.convert_to_tensor(x))))
         probs = np.concatenate(probs, axis=1)
         n = len(self.names)
         for model_index, label in enumerate(self.labels):
@@ -265,9 +263,7 @@ def main():
     except (FileNotFoundError, KeyError) as error:
         raise StageError(str(error).strip("'\""))
     print(f"visualizing {len(ids)} models: " + ", ".join(f"{label} (model {i})" for i, label in zip(ids, labels)))
-    VIS.parent.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(dir=VIS.parent, prefix=f".{VIS.name}."))  # renamed onto VIS once complete
-    try:
+    with atomic_folder(VIS) as folder:
         visualizer = Visualizer(weights, labels, data["class_names"], params, folder)
         featured = [w[:2] for w in weights], labels[:2]  # the clean model and the first swapped one
         visualizer.happy_and_sad()
@@ -275,13 +271,6 @@ def main():
         visualizer.deep_dream_and_inversion(*featured, data["x_test"], data["y_test"])
         visualizer.templates(data["x_train"], data["y_train"])
         visualizer.confusions(data["x_test"], data["y_test"])
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(folder, 0o777 & ~umask)  # mkdtemp makes an owner-only folder; outputs are ordinary folders
-        remove(VIS)
-        os.replace(folder, VIS)
-    finally:
-        remove(folder)
 
 
 if __name__ == "__main__":
