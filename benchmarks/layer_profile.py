@@ -3,21 +3,20 @@
     KERAS_BACKEND=jax python benchmarks/layer_profile.py --copies 2300
 
 Each line times jax.grad of sum(layer(x)) with respect to the layer's weights and input (one jitted call),
-for the shapes of the study's CNN at batch size 32.
+for the shapes of the study's CNN at batch size 32. Writes a record of the run (ms per layer and formulation) to
+benchmarks/results/.
 """
 
 import argparse
 import os
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
+import record  # noqa: E402
 
 
 def timed(fn, *args, repeats=10):
@@ -83,6 +82,7 @@ def main():
     k, b, dt = args.copies, 32, jnp.dtype(args.dtype)
     rng = np.random.default_rng(0)
     shapes = {"conv1": (32, 3, 32), "conv2": (15, 32, 64), "conv3": (6, 64, 64)}
+    results = {}  # {layer: {formulation: ms of one forward+backward, or None where it failed}}
     for name, (size, cin, cout) in shapes.items():
         x = jnp.asarray(rng.random((k, b, size, size, cin), np.float32), dt)
         w = jnp.asarray(rng.random((k, 3, 3, cin, cout), np.float32) * 0.01, dt)
@@ -90,18 +90,26 @@ def main():
             wrt = (1,) if name == "conv1" else (0, 1)
             grad = jax.jit(jax.grad(lambda x, w: jnp.sum(form(x, w).astype(jnp.float32)), argnums=wrt))
             try:
-                print(f"{name} {form.__name__:13s} {timed(grad, x, w):8.2f} ms", flush=True)
+                ms = timed(grad, x, w)
+                print(f"{name} {form.__name__:13s} {ms:8.2f} ms", flush=True)
             except Exception as error:  # noqa: BLE001 - report and go on to the next formulation
+                ms = None
                 print(f"{name} {form.__name__:13s} failed: {str(error).splitlines()[0][:120]}", flush=True)
+            results.setdefault(name, {})[form.__name__] = ms
     for size, c in ((30, 32), (13, 64)):
         x = jnp.asarray(rng.random((k, b, size, size, c), np.float32), dt)
         for form in (pool_window, pool_reshape, pool_slices):
             grad = jax.jit(jax.grad(lambda x: jnp.sum(form(x).astype(jnp.float32) ** 2)))
-            print(f"pool{size} {form.__name__:13s} {timed(grad, x):8.2f} ms", flush=True)
+            ms = timed(grad, x)
+            print(f"pool{size} {form.__name__:13s} {ms:8.2f} ms", flush=True)
+            results.setdefault(f"pool{size}", {})[form.__name__] = ms
     x = jnp.asarray(rng.random((k, b, 1024), np.float32), dt)
     w = jnp.asarray(rng.random((k, 1024, 64), np.float32), dt)
     grad = jax.jit(jax.grad(lambda x, w: jnp.sum(jnp.einsum("kbi,kio->kbo", x, w).astype(jnp.float32)), argnums=(0, 1)))
-    print(f"dense einsum        {timed(grad, x, w):8.2f} ms", flush=True)
+    ms = timed(grad, x, w)
+    print(f"dense einsum        {ms:8.2f} ms", flush=True)
+    results["dense"] = {"einsum": ms}
+    record.save(__file__, args, results)
 
 
 if __name__ == "__main__":

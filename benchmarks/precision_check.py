@@ -3,17 +3,17 @@
     python benchmarks/precision_check.py ../shared/cifar-10-subset/cifar-10-python-subset.tar.gz --models 46
 
 Trains `--models` clean copies (seeds 0..n-1) with the default params in one pack per precision and prints the
-mean and spread of their test accuracy: bf16 must stay within a point of float32.
+mean and spread of their test accuracy: bf16 must stay within a point of float32. Writes a record of the run to
+benchmarks/results/.
 """
 
 import argparse
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import record
 
 
 def main():
@@ -27,28 +27,33 @@ def main():
     import keras
     import numpy as np
 
-    from stages.cnn import initial_weights
-    from stages.download import download
-    from stages.evaluator import PackEvaluator
-    from stages.trainer import PackTrainer
+    from lesion import contract
+    from lesion.data.cifar10 import download
+    from lesion.evaluation import PackEvaluator
+    from lesion.model.trainer import PackTrainer, train_models
 
     with tempfile.TemporaryDirectory() as scratch:
         npz = Path(scratch) / "cifar10.npz"
-        download(args.archive, False, npz)
-        data = dict(np.load(npz))
+        download(args.archive, False, output=npz)
+        data = contract.read_dataset("x_train", "y_train", "x_test", "y_test", path=npz)
     seeds = np.arange(args.models)
     labels = np.repeat(data["y_train"][None], args.models, axis=0)
+    results = {"train_images": len(data["x_train"]), "test_images": len(data["x_test"])}
     for precision in ("float32", "mixed_bfloat16"):
         keras.config.set_dtype_policy(precision)
         start = time.perf_counter()
         trainer = PackTrainer(args.models, 32, 1e-3)
-        weights = [np.stack(w) for w in zip(*(initial_weights(s) for s in seeds))]
         images = keras.ops.convert_to_tensor(data["x_train"])
-        weights, _ = trainer.train(weights, labels, images, seeds, 0, args.epochs)
+        weights, _ = train_models(trainer, labels, images, seeds, 0, args.epochs)
         _, accuracy, _ = PackEvaluator(args.models).evaluate(weights, data["x_test"], data["y_test"], 10)
         per_model = accuracy.mean(axis=1)
+        seconds = time.perf_counter() - start
         print(f"{precision:15s} clean test accuracy {per_model.mean():.4f} +- {per_model.std():.4f} "
-              f"over {args.models} models ({time.perf_counter() - start:.0f} s)", flush=True)
+              f"over {args.models} models ({seconds:.0f} s)", flush=True)
+        results[precision] = {"models": args.models, "mean_accuracy": float(per_model.mean()),
+                              "sd_accuracy": float(per_model.std()), "seconds": seconds}
+    results["bf16_minus_float32"] = results["mixed_bfloat16"]["mean_accuracy"] - results["float32"]["mean_accuracy"]
+    record.save(__file__, args, results)
 
 
 if __name__ == "__main__":

@@ -3,17 +3,17 @@
     python benchmarks/profile_step.py --copies 2300 --precision mixed_bfloat16 --trace-dir /tmp/trace
 
 Prints the kernels that take the most GPU time per step; the raw trace stays in --trace-dir for TensorBoard.
+Writes a record of the run (ms per step of each line kind and of its top entries) to benchmarks/results/.
 """
 
 import argparse
 import collections
 import glob
 import os
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("KERAS_BACKEND", "jax")
+
+import record  # noqa: E402
 
 
 def gpu_times(trace_dir):
@@ -50,13 +50,13 @@ def main():
     import keras
     import numpy as np
 
-    from stages.cnn import initial_weights
-    from stages.trainer import PackTrainer
+    from lesion.model.cnn import initial_pack_weights
+    from lesion.model.trainer import PackTrainer
 
     keras.config.set_dtype_policy(args.precision)
     k, batch = args.copies, 32
     trainer = PackTrainer(k, batch, 1e-3)
-    weights = [np.stack(w) for w in zip(*(initial_weights(s) for s in range(k)))]
+    weights = initial_pack_weights(range(k))
     n = batch * args.steps
     labels = np.random.default_rng(1).integers(0, 10, (k, n)).astype(np.uint8)
     images = keras.ops.convert_to_tensor(np.random.default_rng(0).integers(0, 256, (n, 32, 32, 3), dtype=np.uint8))
@@ -64,11 +64,18 @@ def main():
     with jax.profiler.trace(args.trace_dir):
         trainer.train(weights, labels, images, np.arange(k), 0, 1)
     times, details = gpu_times(args.trace_dir)
+    results = {}
     for kind, totals in times.items():
         step_ms = sum(totals.values()) / 1e6 / args.steps
         print(f"== {kind}: {step_ms:.2f} ms per step over {args.steps} steps; top entries (ms per step):")
+        top = []
         for name, ns in totals.most_common(args.top):
             print(f"{ns / 1e6 / args.steps:8.3f}  {name[:90]}  {details[name][:200]}")
+            top.append({"name": name, "ms_per_step": ns / 1e6 / args.steps, "detail": details[name][:200]})
+        results[kind] = {"ms_per_step": step_ms, "top": top}
+    if not results:
+        raise SystemExit(f"no GPU plane in the trace under {args.trace_dir}: nothing measured, no record written")
+    record.save(__file__, args, results)
 
 
 if __name__ == "__main__":

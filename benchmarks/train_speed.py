@@ -5,16 +5,14 @@
 Prints models per second, seconds per model-epoch (one pass over 50,000 images at the study's batch size)
 and the packed/sequential ratio. One model at a time is timed twice: through the product's trainer with a pack
 of one, and the textbook way (`model.fit` on host arrays). Steps are timed after a warm-up that compiles the
-step, with the device's queue drained before and after.
+step, with the device's queue drained before and after. Writes a record of the run to benchmarks/results/.
 """
 
 import argparse
 import os
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import record
 
 STUDY_IMAGES, STUDY_EPOCHS, STUDY_MODELS = 50_000, 10, 2_300
 
@@ -30,15 +28,15 @@ def parse_args():
     return parser.parse_args()
 
 
-def seconds_per_step(copies, args, images):
+def seconds_per_step(copies, args, images, measured):
     """Wall seconds of one training step of a pack of `copies`, after compilation."""
     import numpy as np
 
-    from stages.cnn import initial_weights
-    from stages.trainer import PackTrainer
+    from lesion.model.cnn import initial_pack_weights
+    from lesion.model.trainer import PackTrainer
 
     trainer = PackTrainer(copies, args.batch_size, 1e-3)
-    weights = [np.stack(w) for w in zip(*(initial_weights(s) for s in range(copies)))]
+    weights = initial_pack_weights(range(copies))
     n = args.batch_size * (args.steps + 1)
     labels = np.random.default_rng(1).integers(0, 10, (copies, n)).astype(np.uint8)
     seeds = np.arange(copies)
@@ -51,6 +49,8 @@ def seconds_per_step(copies, args, images):
 
         stats = jax.devices()[0].memory_stats() or {}
         print(f"    peak device memory {stats.get('peak_bytes_in_use', 0) / 2**30:.1f} GiB")
+        if "peak_bytes_in_use" in stats:
+            measured["peak_device_memory_gib"] = stats["peak_bytes_in_use"] / 2**30
     return elapsed
 
 
@@ -59,7 +59,7 @@ def keras_fit_seconds_per_step(args, pixels):
     import keras
     import numpy as np
 
-    from stages.cnn import build_cnn
+    from lesion.model.cnn import build_cnn
 
     n = args.batch_size * args.steps
     x = pixels[:n].astype("float32") / 255
@@ -77,10 +77,10 @@ def evaluation_seconds(copies):
     """Wall seconds to evaluate a pack of `copies` models on 10,000 test images (after compilation)."""
     import numpy as np
 
-    from stages.cnn import initial_weights
-    from stages.evaluator import PackEvaluator
+    from lesion.evaluation import PackEvaluator
+    from lesion.model.cnn import initial_pack_weights
 
-    weights = [np.stack(w) for w in zip(*(initial_weights(s) for s in range(copies)))]
+    weights = initial_pack_weights(range(copies))
     rng = np.random.default_rng(2)
     x_test, y_test = rng.integers(0, 256, (10_000, 32, 32, 3), dtype=np.uint8), rng.integers(0, 10, 10_000)
     evaluator = PackEvaluator(copies)
@@ -90,12 +90,16 @@ def evaluation_seconds(copies):
     return time.perf_counter() - start
 
 
-def report(name, copies, step_s, batch_size):
+def report(name, copies, step_s, batch_size, measured):
+    """Print one configuration's line, store its numbers in `measured` and return its models per second."""
     model_epoch_s = step_s / copies * (STUDY_IMAGES // batch_size)
     models_per_s = 1 / (model_epoch_s * STUDY_EPOCHS)
+    study_min = STUDY_MODELS / models_per_s / 60
     print(f"{name:>10}: K={copies:5d}  {step_s * 1e3:8.2f} ms/step  {model_epoch_s:8.4f} s/model-epoch  "
           f"{models_per_s:8.3f} models/s (10 epochs)  study of {STUDY_MODELS} models: "
-          f"{STUDY_MODELS / models_per_s / 60:7.1f} min", flush=True)
+          f"{study_min:7.1f} min", flush=True)
+    measured.update(copies=copies, ms_per_step=step_s * 1e3, ms_per_model_step=step_s * 1e3 / copies,
+                    s_per_model_epoch=model_epoch_s, models_per_s=models_per_s, study_training_min=study_min)
     return models_per_s
 
 
@@ -105,21 +109,32 @@ def main():
     import keras
     import numpy as np
 
-    from stages.device import accelerator_pack_size
+    from lesion.model.packing import accelerator_pack_size
 
     keras.config.set_dtype_policy(args.precision)
     copies = accelerator_pack_size() or 1 if args.pack_size == "auto" else int(args.pack_size)
     print(f"backend {args.backend}, pack size {copies}, precision {args.precision}, batch {args.batch_size}")
     pixels = np.random.default_rng(0).integers(0, 256, (STUDY_IMAGES, 32, 32, 3), dtype=np.uint8)
     images = keras.ops.convert_to_tensor(pixels)
-    packed = report("packed", copies, seconds_per_step(copies, args, images), args.batch_size)
+    # Per configuration: ms per step (of the whole pack) and per model-step, s per model-epoch, models/s and
+    # the projected training time of the default study, in minutes.
+    results = {"study": {"images": STUDY_IMAGES, "epochs": STUDY_EPOCHS, "models": STUDY_MODELS},
+               "packed": {}}
+    packed = report("packed", copies, seconds_per_step(copies, args, images, results["packed"]), args.batch_size,
+                    results["packed"])
     evaluate_s = evaluation_seconds(copies)
     print(f"  evaluate: {evaluate_s:.1f} s for {copies} models on 10,000 test images "
           f"({evaluate_s * STUDY_MODELS / copies:.0f} s for the study)", flush=True)
+    results["evaluate"] = {"copies": copies, "test_images": 10_000, "s_per_pack": evaluate_s,
+                           "study_s": evaluate_s * STUDY_MODELS / copies}
     if not args.skip_sequential:
-        sequential = report("sequential", 1, seconds_per_step(1, args, images), args.batch_size)
-        fit = report("keras fit", 1, keras_fit_seconds_per_step(args, pixels), args.batch_size)
+        results["sequential"], results["keras_fit"] = {}, {}
+        sequential = report("sequential", 1, seconds_per_step(1, args, images, results["sequential"]),
+                            args.batch_size, results["sequential"])
+        fit = report("keras fit", 1, keras_fit_seconds_per_step(args, pixels), args.batch_size, results["keras_fit"])
         print(f"packed / sequential: {packed / sequential:.1f}x   packed / keras fit: {packed / fit:.1f}x")
+        results["ratios"] = {"packed_over_sequential": packed / sequential, "packed_over_keras_fit": packed / fit}
+    record.save(__file__, args, results)
 
 
 if __name__ == "__main__":

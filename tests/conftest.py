@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.cifar_fixture import Server, make_archive, make_batches
+from tests.fixtures.cifar import Server, make_archive, make_batches
 
 REPO = Path(__file__).resolve().parents[1]
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 @pytest.fixture(scope="session")
@@ -40,10 +41,14 @@ def write_params(project, **sections):
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
 
+def stage_env():
+    """The environment a stage runs in: the repository's `stages` importable from any project folder."""
+    return dict(os.environ, PYTHONPATH=str(REPO), DVC_NO_ANALYTICS="1")
+
+
 def run_module(project, module, check=False):
-    """Run `python -m stages.<module>` in `project` with the repository on the path."""
-    env = dict(os.environ, PYTHONPATH=str(REPO))
-    result = subprocess.run([sys.executable, "-m", f"stages.{module}"], cwd=project, env=env,
+    """Run `python -m stages.<module>` in `project`."""
+    result = subprocess.run([sys.executable, "-m", f"stages.{module}"], cwd=project, env=stage_env(),
                             capture_output=True, text=True)
     if check and result.returncode != 0:
         raise AssertionError(result.stderr)
@@ -59,9 +64,17 @@ def project(tmp_path):
 
 def copy_repo(destination):
     """Copy the pipeline's files (not data or outputs) into `destination`."""
-    for name in ("stages", "dvc.yaml", "params.yaml"):
+    for name in ("stages", "lesion", "dvc.yaml", "params.yaml"):
         source = REPO / name
         if source.is_dir():
             shutil.copytree(source, destination / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy(source, destination / name)
+
+
+@pytest.fixture(scope="session")
+def blob_study(tmp_path_factory):
+    """(project, weights, x_test, y_test): a clean and an automobile/truck-swapped model trained on blobs."""
+    from tests.fixtures.blobs import write_blob_study
+
+    return write_blob_study(tmp_path_factory.mktemp("blobs"))

@@ -1,13 +1,13 @@
 """End to end: `dvc repro` in a fresh git + DVC repository, then what DVC reruns when params change."""
 
-import os
 import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import REPO, copy_repo, write_params
+from tests.conftest import copy_repo, stage_env, write_params
 
 SMALL = {"pairs": [["cat", "dog"], ["automobile", "truck"]], "trials": 2, "clean_trials": 2}
 TINY_TRAIN = {"epochs": 2, "batch_size": 10, "pack_size": 4}
@@ -16,8 +16,10 @@ STAGES = {"download", "corrupt", "train", "evaluate", "stats", "plots", "visuali
 
 
 def sh(project, *command):
-    env = dict(os.environ, PYTHONPATH=str(REPO), DVC_NO_ANALYTICS="1")
-    result = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True)
+    """Run a command in `project`; `dvc` is this interpreter's (python -m dvc), never another one on the PATH."""
+    if command[0] == "dvc":
+        command = (sys.executable, "-m", "dvc") + command[1:]
+    result = subprocess.run(command, cwd=project, env=stage_env(), capture_output=True, text=True)
     assert result.returncode == 0, f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}"
     return result.stdout + result.stderr
 
@@ -40,6 +42,7 @@ def ran(output):
     return {line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage")}
 
 
+@pytest.mark.slow
 def test_repro_then_nothing_then_only_corrupt_and_downstream(dvc_project):
     first = sh(dvc_project, "dvc", "repro")
     assert ran(first) == STAGES

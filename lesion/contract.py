@@ -1,0 +1,242 @@
+"""The data contract: every artifact's path, the stage that writes it, its schema, and its reader and writer.
+
+No other module spells a path or a column list of an artifact; stages and library code go through these
+helpers, so a format changes in one place. Readers check what later code relies on and fail with one line that
+names the stage to rerun.
+"""
+
+import glob
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from lesion.errors import InputError
+from lesion.files import remove, save_csv, save_npz, save_text
+
+DATASET = Path("data/cifar10.npz")
+LABELS_DIR = Path("data/labels")
+MANIFEST = LABELS_DIR / "manifest.csv"
+LABELS = LABELS_DIR / "labels.npz"
+MODELS_DIR = Path("data/models")
+CURVES = Path("metrics/training")
+CURVE_TABLES = CURVES / "plots/metrics"  # dvclive's layout: <kind>/<metric>.tsv
+EVAL_DIR = Path("data/eval")
+PER_CLASS = EVAL_DIR / "per_class.csv"
+CONFUSION = EVAL_DIR / "confusion.npz"
+EVAL_METRICS = Path("metrics/eval.json")
+WELCH = Path("metrics/welch.csv")
+VS_CLEAN = Path("metrics/vs_clean.csv")
+KL = Path("metrics/kl.csv")
+SUMMARY = Path("metrics/summary.json")
+SIGNIFICANT = Path("metrics/significant.md")
+FIGURES = Path("plots/figures")
+PLOT_DATA = Path("plots/data")
+EFFECTS = PLOT_DATA / "effects.csv"
+CLASS_ACCURACY = PLOT_DATA / "class_accuracy.csv"
+REPORT = Path("plots/report.html")
+VIS = Path("plots/vis")
+
+# The stage that writes each artifact (dvc.yaml's outs), named when an input is missing.
+WRITER = {
+    DATASET: "download", MANIFEST: "corrupt", LABELS: "corrupt", MODELS_DIR: "train", CURVES: "train",
+    PER_CLASS: "evaluate", CONFUSION: "evaluate", EVAL_METRICS: "evaluate", WELCH: "stats", VS_CLEAN: "stats",
+    KL: "stats", SUMMARY: "stats", SIGNIFICANT: "stats", VIS: "visualize",
+}
+
+DATASET_ARRAYS = ("x_train", "y_train", "x_test", "y_test", "class_names")
+MANIFEST_COLUMNS = ["model_id", "kind", "class_a", "class_b", "trial", "seed"]
+PER_CLASS_COLUMNS = ["model_id", "class", "loglik_bits", "accuracy"]
+EFFECT_COLUMNS = ["target", "confused", "t", "df", "p", "p_fdr", "p_holm", "g", "g_lo", "g_hi",
+                  "mean_a", "mean_b", "n_a", "n_b"]  # welch.csv and vs_clean.csv
+KL_COLUMNS = ["target", "confused", "kl_bits", "js_bits"]
+SIX_DIGITS = "%.6g"  # floats of the git-tracked tables: short, stable diffs
+
+
+def require(path):
+    """Fail with one line naming a missing input and the stage that writes it."""
+    if not Path(path).exists():
+        raise InputError(f"{path} is missing: run the earlier stages first (dvc repro {WRITER[Path(path)]})")
+
+
+def require_columns(path, table, columns):
+    missing = [column for column in columns if column not in table.columns]
+    if missing:
+        raise InputError(f"{path} lacks columns {missing}: rerun dvc repro {WRITER[Path(path)]}")
+
+
+# The dataset: images (N, 32, 32, 3) uint8, labels (N,) uint8, class names in label order.
+
+
+def write_dataset(arrays, path=DATASET):
+    save_npz(path, **{key: arrays[key] for key in DATASET_ARRAYS})
+
+
+def read_dataset(*keys, path=DATASET):
+    """The named arrays of the dataset (class names as a list of str)."""
+    require(path)
+    with np.load(path) as data:
+        arrays = {key: data[key] for key in keys}
+    if "class_names" in arrays:
+        arrays["class_names"] = [str(name) for name in arrays["class_names"]]
+    return arrays
+
+
+# The label sets: manifest.csv (one row per model, model_id 0..n-1; class_a/class_b empty for clean models) and
+# labels.npz (`labels`: n_models x n_train uint8, row m for model m).
+
+
+def write_labels(manifest, labels):
+    save_csv(MANIFEST, manifest[MANIFEST_COLUMNS])
+    save_npz(LABELS, labels=labels)
+
+
+def read_manifest():
+    """The manifest, clean rows' empty class names kept as "" (not NaN)."""
+    require(MANIFEST)
+    manifest = pd.read_csv(MANIFEST, keep_default_na=False)
+    require_columns(MANIFEST, manifest, MANIFEST_COLUMNS)
+    if list(manifest.model_id) != list(range(len(manifest))):
+        raise InputError(f"{MANIFEST} model_id must be 0..n-1 in order: rerun dvc repro corrupt")
+    return manifest
+
+
+def read_labels():
+    require(LABELS)
+    with np.load(LABELS) as labels:
+        return labels["labels"]
+
+
+# Trained packs: data/models/pack_<index>.npz, one per pack of the train stage's plan, holding `model_ids` (K,),
+# `fingerprint` (what the weights depend on), `history` (K, epochs, 2: mean training loss and accuracy) and the
+# weights w0..w9, stacked over the pack's models in lesion.model.cnn.WEIGHT_SPECS order.
+
+
+@dataclass
+class Pack:
+    model_ids: np.ndarray
+    fingerprint: str
+    history: np.ndarray
+    weights: list
+
+
+def pack_path(index):
+    return MODELS_DIR / f"pack_{index:05d}.npz"
+
+
+def pack_files(models_dir=MODELS_DIR):
+    return [Path(path) for path in sorted(glob.glob(str(Path(models_dir) / "pack_*.npz")))]
+
+
+def write_pack(path, pack):
+    weights = {f"w{i}": w for i, w in enumerate(pack.weights)}
+    save_npz(path, model_ids=pack.model_ids, fingerprint=pack.fingerprint, history=pack.history, **weights)
+
+
+def read_pack(path, weights=True):
+    """One pack file; `weights=False` reads only its ids, fingerprint and history."""
+    with np.load(path) as data:
+        arrays = [data[f"w{i}"] for i in range(sum(name.startswith("w") for name in data.files))] if weights else []
+        return Pack(data["model_ids"], str(data["fingerprint"]), data["history"], arrays)
+
+
+def read_weights(model_ids=None, files=None):
+    """Trained weights stacked over models, in the order of `model_ids` (every model of `files`, by id, if None).
+
+    Returns (model_ids, weights): weights[i] has shape (len(model_ids),) + WEIGHT_SPECS[i] shape.
+    """
+    packs = [read_pack(path) for path in (pack_files() if files is None else files)]
+    if not packs:
+        raise InputError(f"no trained models in {MODELS_DIR}: run the train stage first (dvc repro train)")
+    ids = np.concatenate([pack.model_ids for pack in packs])
+    weights = [np.concatenate(stack) for stack in zip(*(pack.weights for pack in packs))]
+    wanted = np.sort(ids) if model_ids is None else np.asarray(model_ids)
+    position = {model_id: i for i, model_id in enumerate(ids)}
+    missing = [int(m) for m in wanted if m not in position]
+    if missing:
+        raise InputError(f"models {missing[:5]} are not in {MODELS_DIR}: train them first (dvc repro train)")
+    order = [position[m] for m in wanted]
+    return wanted, [w[order] for w in weights]
+
+
+# Evaluation: per_class.csv (one row per model and class, models in id order, classes in the dataset's order) and
+# confusion.npz (`mean_prob`: n_models x classes x classes, [m, i, j] the mean probability of class i over test
+# images of class j).
+
+
+def write_evaluation(per_class, mean_prob):
+    save_csv(PER_CLASS, per_class[PER_CLASS_COLUMNS])
+    save_npz(CONFUSION, mean_prob=mean_prob)
+
+
+def read_per_class():
+    require(PER_CLASS)
+    per_class = pd.read_csv(PER_CLASS)
+    require_columns(PER_CLASS, per_class, PER_CLASS_COLUMNS)
+    return per_class
+
+
+def class_order(per_class):
+    """The classes in the dataset's order: per_class.csv lists each model's classes in that order."""
+    return list(dict.fromkeys(per_class["class"]))
+
+
+def read_mean_prob(n_models, n_classes):
+    require(CONFUSION)
+    with np.load(CONFUSION) as confusion:
+        mean_prob = confusion["mean_prob"]
+    if mean_prob.shape != (n_models, n_classes, n_classes):
+        raise InputError(f"{CONFUSION} mean_prob has shape {mean_prob.shape}, expected "
+                         f"{(n_models, n_classes, n_classes)}: rerun dvc repro evaluate")
+    return mean_prob
+
+
+# Metrics: small JSON objects (eval.json, summary.json) and the statistics' long tables.
+
+
+def write_metrics(path, metrics):
+    save_text(path, json.dumps(metrics, indent=2) + "\n")
+
+
+def read_metrics(path):
+    require(path)
+    return json.loads(Path(path).read_text())
+
+
+def write_table(path, table):
+    """A git-tracked table of the stats or plots stage: six significant digits, no index."""
+    save_csv(path, table, SIX_DIGITS)
+
+
+def read_effect_table(path):
+    """welch.csv, vs_clean.csv or kl.csv; empty cells (untestable effects) read as NaN, never a class name."""
+    require(path)
+    return pd.read_csv(path, keep_default_na=False, na_values=[""])
+
+
+def write_curves(manifest, history):
+    """Mean training loss and accuracy per epoch of clean and of swap models, through dvclive."""
+    from dvclive import Live
+
+    remove(CURVES)
+    with Live(dir=str(CURVES), dvcyaml=None, save_dvc_exp=False, report=None) as live:
+        for epoch in range(history.shape[1]):
+            for kind in ("clean", "swap"):
+                rows = history[(manifest.kind == kind).to_numpy(), epoch]
+                if len(rows):
+                    live.log_metric(f"{kind}/loss", float(rows[:, 0].mean()))
+                    live.log_metric(f"{kind}/accuracy", float(rows[:, 1].mean()))
+            live.next_step()
+
+
+def read_curves():
+    """dvclive's per-epoch TSVs as {(kind, metric): table}; empty when the train stage logged none."""
+    curves = {}
+    for metric in ("loss", "accuracy"):
+        for kind in ("clean", "swap"):
+            path = CURVE_TABLES / kind / f"{metric}.tsv"
+            if path.exists():
+                curves[kind, metric] = pd.read_csv(path, sep="\t")
+    return curves

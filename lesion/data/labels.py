@@ -1,0 +1,70 @@
+"""The study's label sets, one row per model: the corrupt stage's work.
+
+For a pair (a, b), `fraction` of class a's training images is relabeled b and the same fraction of class b's is
+relabeled a; clean models keep every label. Each model's choice comes from its own seed, derived from
+(corrupt.seed, pair, trial), so adding trials or pairs never changes an existing label set.
+"""
+
+import itertools
+
+import numpy as np
+import pandas as pd
+
+from lesion.contract import MANIFEST_COLUMNS
+from lesion.errors import ParamsError
+
+
+def parse_pairs(pairs, class_names):
+    """corrupt.pairs (already of the schema's shape) as a list of (index_a, index_b), checked against the
+    dataset's class names."""
+    names = list(class_names)
+    if pairs == "all":
+        return list(itertools.combinations(range(len(names)), 2))
+    parsed, seen = [], set()
+    for pair in pairs:
+        for name in pair:
+            if name not in names:
+                raise ParamsError(f"corrupt.pairs names unknown class {name!r}; classes are: {', '.join(names)}")
+        a, b = (names.index(name) for name in pair)
+        if a == b:
+            raise ParamsError(f"corrupt.pairs pairs class {pair[0]!r} with itself; name two different classes")
+        if frozenset((a, b)) in seen:
+            raise ParamsError(f"corrupt.pairs lists the pair {list(pair)} twice; list each pair once")
+        seen.add(frozenset((a, b)))
+        parsed.append((a, b))
+    return parsed
+
+
+def model_seed(base_seed, pair, trial):
+    """A model's own seed: a function of (base seed, pair, trial) only. Clean models use pair (-1, -1)."""
+    a, b = pair
+    sequence = np.random.SeedSequence(base_seed, spawn_key=(a + 1, b + 1, trial))
+    return int(sequence.generate_state(1, dtype=np.uint32)[0])
+
+
+def swap_labels(labels, pair, fraction, seed):
+    """Relabel `fraction` of each class of `pair` as the other class, chosen at random by `seed`."""
+    rng = np.random.default_rng(seed)
+    corrupted = labels.copy()
+    for source, target in (pair, pair[::-1]):
+        members = np.flatnonzero(labels == source)
+        chosen = rng.choice(members, size=int(round(fraction * len(members))), replace=False)
+        corrupted[chosen] = target
+    return corrupted
+
+
+def build(y_train, class_names, params, pairs):
+    """The manifest rows and the label matrix, clean baselines first, then each pair's trials."""
+    rows, label_sets = [], []
+    for trial in range(params["clean_trials"]):
+        seed = model_seed(params["seed"], (-1, -1), trial)
+        rows.append(("clean", "", "", trial, seed))
+        label_sets.append(y_train)
+    for pair in pairs:
+        for trial in range(params["trials"]):
+            seed = model_seed(params["seed"], pair, trial)
+            rows.append(("swap", class_names[pair[0]], class_names[pair[1]], trial, seed))
+            label_sets.append(swap_labels(y_train, pair, params["fraction"], seed))
+    manifest = pd.DataFrame(rows, columns=MANIFEST_COLUMNS[1:])
+    manifest.insert(0, "model_id", np.arange(len(manifest)))
+    return manifest, np.stack(label_sets).astype(np.uint8)

@@ -1,0 +1,22 @@
+"""The library's error types. Library code raises them with a message a user can act on; `lesion.stage` turns
+them into one `error:` line. Anything else is a bug and keeps its traceback."""
+
+
+class LesionError(Exception):
+    """A problem the user can fix: bad params, a missing or malformed input, a diverged training run."""
+
+
+class ParamsError(LesionError):
+    """params.yaml is malformed, or a key is missing or holds a value of the wrong kind."""
+
+
+class InputError(LesionError):
+    """An input artifact is missing, unreadable or inconsistent with the others."""
+
+
+class DownloadError(LesionError):
+    """The dataset archive cannot be fetched, read or verified."""
+
+
+class TrainingError(LesionError):
+    """Training cannot go on (for example a loss that became NaN)."""

@@ -1,0 +1,101 @@
+"""Models on the test set, a pack at a time, every per-class sum taken on the device.
+
+Per model and class c, `loglik_bits` is the study's binary log-likelihood: the mean over all test images of
+log2 p(c|x) for images of class c and log2(1 - p(c|x)) for the others, probabilities clipped to
+[EPSILON, 1 - EPSILON]; `accuracy` is the share of class-c images predicted c; `mean_prob[i, j]` the mean
+probability of class i over test images of class j.
+"""
+
+import numpy as np
+import pandas as pd
+from keras import ops
+from tqdm import tqdm
+
+from lesion import contract
+from lesion.model import autodiff
+from lesion.model.cnn import to_unit_range
+from lesion.model.packed import build_packed
+
+EPSILON = 1e-7
+IMAGES_PER_STEP = 65536  # copies x test images per compiled call: bounds device memory at any pack size
+
+
+class PackEvaluator:
+    """The packed forward pass of one pack of `copies` models, and the sums the per-class statistics need."""
+
+    def __init__(self, copies):
+        self.model = build_packed(copies)
+        self.probabilities = autodiff.compile(self._probabilities)
+        self.sums = autodiff.compile(self._sums)
+
+    def _probabilities(self, weights, images):
+        """Clipped class probabilities (K, N, C) of every copy on the same uint8 images (N, 32, 32, 3)."""
+        copies = weights[0].shape[0]
+        x = ops.broadcast_to(to_unit_range(images)[None], (copies,) + tuple(images.shape))
+        logits, _ = self.model.stateless_call(weights, [], x)
+        return ops.clip(ops.softmax(ops.cast(logits, "float32"), axis=-1), EPSILON, 1 - EPSILON)
+
+    def _sums(self, weights, images, onehot):
+        """For one batch: sum of per-class log-likelihoods (K, C), hits (K, C), probabilities (K, C, C)."""
+        probs = self._probabilities(weights, images)
+        loglik = ops.where(onehot[None] > 0, ops.log2(probs), ops.log2(1 - probs))
+        hits = ops.one_hot(ops.argmax(probs, axis=-1), onehot.shape[-1]) * onehot[None]
+        return ops.sum(loglik, axis=1), ops.sum(hits, axis=1), ops.einsum("kni,nj->kij", probs, onehot)
+
+    def batches(self, weights, n_images):
+        return range(0, n_images, max(1, min(1000, IMAGES_PER_STEP // len(weights[0]))))
+
+    def predict(self, weights, x_test):
+        """Class probabilities (K, N, C) of stacked `weights` on every test image, as numpy."""
+        weights = [ops.convert_to_tensor(w) for w in weights]
+        starts = self.batches(weights, len(x_test))
+        size = starts.step
+        return np.concatenate([ops.convert_to_numpy(self.probabilities(weights, ops.convert_to_tensor(
+            x_test[start : start + size]))) for start in starts], axis=1)
+
+    def evaluate(self, weights, x_test, y_test, n_classes):
+        """(loglik_bits (K, C), accuracy (K, C), mean_prob (K, C, C)) of stacked `weights`."""
+        weights = [ops.convert_to_tensor(w) for w in weights]
+        onehot = np.eye(n_classes, dtype=np.float32)[y_test]
+        totals, starts = None, self.batches(weights, len(x_test))
+        for start in starts:
+            batch = self.sums(weights, ops.convert_to_tensor(x_test[start : start + starts.step]),
+                              ops.convert_to_tensor(onehot[start : start + starts.step]))
+            totals = batch if totals is None else [t + b for t, b in zip(totals, batch)]
+        loglik, hits, probs = (ops.convert_to_numpy(t) for t in totals)
+        counts = np.maximum(onehot.sum(axis=0), 1)
+        return loglik / len(x_test), hits / counts, probs / counts
+
+
+def evaluate_study(n_models, x_test, y_test, class_names):
+    """Every model of every pack file: the per_class table (contract.PER_CLASS_COLUMNS) and mean_prob."""
+    n_classes = len(class_names)
+    loglik = np.zeros((n_models, n_classes), np.float32)
+    accuracy = np.zeros_like(loglik)
+    mean_prob = np.zeros((n_models, n_classes, n_classes), np.float32)
+    evaluators = {}
+    for path in tqdm(contract.pack_files(), desc="evaluate", unit="pack"):
+        ids, weights = contract.read_weights(files=[path])
+        if len(ids) not in evaluators:
+            evaluators[len(ids)] = PackEvaluator(len(ids))
+        loglik[ids], accuracy[ids], mean_prob[ids] = evaluators[len(ids)].evaluate(weights, x_test, y_test, n_classes)
+    per_class = pd.DataFrame({
+        "model_id": np.repeat(np.arange(n_models), n_classes),
+        "class": np.tile(class_names, n_models),
+        "loglik_bits": loglik.ravel(),
+        "accuracy": accuracy.ravel(),
+    })
+    return per_class, mean_prob
+
+
+def accuracy_metrics(manifest, per_class):
+    """eval.json: mean clean test accuracy, swap models' mean accuracy on their own two classes and on the rest."""
+    table = per_class.merge(manifest[["model_id", "kind", "class_a", "class_b"]], on="model_id")
+    swapped = (table["class"] == table.class_a) | (table["class"] == table.class_b)
+    swap = table.kind == "swap"
+    return {
+        "clean_accuracy": float(table.accuracy[table.kind == "clean"].mean()),
+        "swap_pair_accuracy": float(table.accuracy[swap & swapped].mean()),
+        "swap_other_accuracy": float(table.accuracy[swap & ~swapped].mean()),
+        "n_models": int(len(manifest)),
+    }

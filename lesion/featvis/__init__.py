@@ -1,0 +1,6 @@
+"""Feature visualization by optimization in input space, for packs of models at once (tf-keras-vis style).
+
+Small pluggable pieces: image parameterizations (`images`), scores (`scores`), regularizers (`regularizers`) and
+input modifiers (`modifiers`), put together by `maximization.ActivationMaximization` over a `net.PackedNet`;
+`gallery` turns them into the visualize stage's PNGs.
+"""

@@ -1,0 +1,91 @@
+"""The training core: packs of K copies trained by one compiled step over data resident on the device.
+
+Each copy sees the training set in its own order, drawn from (train seed, model seed, epoch), so a model's
+training never depends on which pack it lands in or on the pack size. Per step, the compiled function gathers
+each copy's minibatch from the device-resident images by index (no host batches), computes the loss summed over
+copies (so each copy gets exactly its own gradient) and applies Adam, all without a host round trip; the host
+reads the per-copy loss and accuracy back once per epoch.
+"""
+
+import keras
+import numpy as np
+from keras import ops
+
+from lesion.model import autodiff
+from lesion.model.adam import Adam
+from lesion.model.cnn import initial_pack_weights, to_unit_range
+from lesion.model.packed import build_packed
+
+
+def epoch_orders(model_seeds, train_seed, epoch, n_images):
+    """Each copy's image order for one epoch: a permutation from (train seed, model seed, epoch) alone."""
+    return np.stack(
+        [np.random.default_rng([train_seed, int(seed), epoch]).permutation(n_images) for seed in model_seeds]
+    ).astype(np.int32)
+
+
+def per_copy_loss(logits, labels):
+    """Mean cross-entropy and accuracy of each copy: logits (K, B, 10), labels (K, B) -> two (K,) tensors."""
+    logits = ops.cast(logits, "float32")
+    losses = keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True)
+    correct = ops.cast(ops.equal(ops.argmax(logits, axis=-1), ops.cast(labels, "int32")), "float32")
+    return ops.mean(losses, axis=1), ops.mean(correct, axis=1)
+
+
+class PackTrainer:
+    """Trains packs of `copies` models; the step is compiled once and reused for every pack of that size."""
+
+    def __init__(self, copies, batch_size, learning_rate):
+        self.copies, self.batch_size = copies, batch_size
+        self.model = build_packed(copies)
+        self.optimizer = Adam(learning_rate)
+        self.step = autodiff.compile(self._step)
+        self.gradient = autodiff.value_and_grad(self._loss)
+
+    def _loss(self, trainable, x, y):
+        logits, _ = self.model.stateless_call(trainable, [], x)
+        loss, accuracy = per_copy_loss(logits, y)
+        return ops.sum(loss), (loss, accuracy)
+
+    def _step(self, trainable, optimizer_state, totals, images, labels, orders, step):
+        """One step of every copy; `totals` (K, 2) sums the epoch's loss and accuracy, `step` counts steps.
+
+        Both stay on the device, so the host only launches steps and reads back once per epoch.
+        """
+        index = ops.slice(orders, (0, step * self.batch_size), (self.copies, self.batch_size))
+        x = to_unit_range(ops.take(images, index, axis=0))
+        y = ops.take_along_axis(labels, index, axis=1)
+        (_, (loss, accuracy)), grads = self.gradient(trainable, x, y)
+        trainable, optimizer_state = self.optimizer.update(trainable, grads, optimizer_state)
+        return trainable, optimizer_state, totals + ops.stack([loss, accuracy], axis=1), step + 1
+
+    def train(self, weights, labels, images, model_seeds, train_seed, epochs, on_step=lambda: None):
+        """Train one pack from `weights` (stacked numpy arrays) on `labels` (K, N).
+
+        `images` is the device tensor of training images (N, 32, 32, 3) uint8. Returns the trained weights and
+        the history (K, epochs, 2) of mean training loss and accuracy per copy and epoch. Raises
+        FloatingPointError(epoch) when a loss stops being finite.
+        """
+        trainable = [ops.convert_to_tensor(w) for w in weights]
+        optimizer_state = self.optimizer.initial_state(trainable)
+        labels = ops.convert_to_tensor(labels.astype(np.int32))
+        n_images = labels.shape[1]
+        steps = n_images // self.batch_size
+        history = np.zeros((self.copies, epochs, 2), np.float32)
+        for epoch in range(epochs):
+            orders = ops.convert_to_tensor(epoch_orders(model_seeds, train_seed, epoch, n_images))
+            totals, step = ops.zeros((self.copies, 2)), ops.convert_to_tensor(0, "int32")
+            for _ in range(steps):
+                trainable, optimizer_state, totals, step = self.step(
+                    trainable, optimizer_state, totals, images, labels, orders, step
+                )
+                on_step()
+            history[:, epoch] = ops.convert_to_numpy(totals) / steps
+            if not np.isfinite(history[:, epoch, 0]).all():
+                raise FloatingPointError(epoch)
+        return [ops.convert_to_numpy(w) for w in trainable], history
+
+
+def train_models(trainer, labels, images, model_seeds, train_seed, epochs, on_step=lambda: None):
+    """Train one pack of models from their seeded starting weights: (weights, history) as PackTrainer.train."""
+    return trainer.train(initial_pack_weights(model_seeds), labels, images, model_seeds, train_seed, epochs, on_step)

@@ -1,0 +1,210 @@
+"""params.yaml's schema, declared once per section, and the one function that checks it (nanoGPT's one place).
+
+Every stage reads its sections through `load`, so a missing, unknown or mistyped key, or a file that is not YAML,
+ends in one `error:` line naming the key and what it must hold. Booleans are never numbers (YAML's `true` is not
+1). The README's params table is `markdown_table()` (a test holds the two together).
+"""
+
+from pathlib import Path
+
+import yaml
+
+from lesion.errors import ParamsError
+
+PARAMS_FILE = Path("params.yaml")
+
+
+def is_integer(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+class Integer:
+    def __init__(self, low=0, high=None):
+        self.low, self.high = low, high
+        self.expected = (f"an integer from {low} to {high}" if high is not None else f"an integer of at least {low}")
+
+    def accepts(self, value):
+        return is_integer(value) and value >= self.low and (self.high is None or value <= self.high)
+
+
+class Number:
+    """A number in an interval; `open_low`/`open_high` exclude the ends."""
+
+    def __init__(self, low=None, high=None, open_low=False, open_high=False):
+        self.low, self.high, self.open_low, self.open_high = low, high, open_low, open_high
+        if high is None:
+            self.expected = f"a number {'>' if open_low else '>='} {low:g}"
+        else:
+            self.expected = f"a number in {'(' if open_low else '['}{low:g}, {high:g}{')' if open_high else ']'}"
+
+    def accepts(self, value):
+        if not is_number(value):
+            return False
+        above = value > self.low if self.open_low else value >= self.low
+        below = self.high is None or (value < self.high if self.open_high else value <= self.high)
+        return above and below
+
+
+class Boolean:
+    expected = "true or false"
+
+    def accepts(self, value):
+        return isinstance(value, bool)
+
+
+class Text:
+    expected = "a non-empty string"
+
+    def accepts(self, value):
+        return isinstance(value, str) and value.strip() != ""
+
+
+class Choice:
+    def __init__(self, *options):
+        self.options = options
+        self.expected = "one of " + ", ".join(options)
+
+    def accepts(self, value):
+        return value in self.options
+
+
+class AutoOr:
+    """The word 'auto' or a value of `rule`."""
+
+    def __init__(self, rule):
+        self.rule, self.expected = rule, f"'auto' or {rule.expected}"
+
+    def accepts(self, value):
+        return value == "auto" or self.rule.accepts(value)
+
+
+def is_pair_list(value):
+    return isinstance(value, list) and all(isinstance(p, list) and len(p) == 2 and all(isinstance(n, str) for n in p)
+                                           for p in value)
+
+
+class Pairs:
+    """A list of [class_a, class_b] pairs of class names, or also 'all' when `allow_all`; names are checked against
+    the dataset where it is read (lesion.data.labels)."""
+
+    def __init__(self, allow_all):
+        self.allow_all = allow_all
+        self.expected = ("'all' or " if allow_all else "") + "a list of [class_a, class_b] pairs"
+
+    def accepts(self, value):
+        if self.allow_all and value == "all":
+            return True
+        return is_pair_list(value) and (len(value) > 0 or not self.allow_all)  # a study needs a pair
+
+
+class Interval:
+    expected = "[low, high] with 0 < low <= high"
+
+    def accepts(self, value):
+        return isinstance(value, list) and len(value) == 2 and all(map(is_number, value)) and 0 < value[0] <= value[1]
+
+
+# section -> key -> (rule, meaning). The order is params.yaml's.
+SCHEMA = {
+    "data": {
+        "url": (Text(), "the archive: http(s) URL, file:// URL or local path"),
+        "verify": (Boolean(), "check every batch file's md5 against the official release"),
+    },
+    "corrupt": {
+        "pairs": (Pairs(allow_all=True), "the swapped pairs: 'all' 45 unordered pairs, or a list"),
+        "trials": (Integer(2), "label sets (models) per pair; the statistics need two"),
+        "clean_trials": (Integer(2), "clean baseline models"),
+        "fraction": (Number(0, 1, open_low=True), "share of each class of a pair relabeled as the other"),
+        "seed": (Integer(0), "base of every model's seed"),
+    },
+    "train": {
+        "backend": (Choice("tensorflow", "jax", "torch"), "Keras backend (only speed differs)"),
+        "epochs": (Integer(1), "passes over the training set"),
+        "batch_size": (Integer(1), "images per step and model"),
+        "learning_rate": (Number(0, open_low=True), "Adam's learning rate"),
+        "pack_size": (AutoOr(Integer(1)), "copies per compiled step: auto = 1 on a CPU, what fits on a GPU"),
+        "precision": (Choice("float32", "mixed_bfloat16"), "compute precision (weights stay float32)"),
+        "seed": (Integer(0), "base of every model's minibatch order"),
+    },
+    "stats": {
+        "alpha": (Number(0, 1, open_low=True, open_high=True), "false discovery rate of a significant effect"),
+        "bootstrap": (Integer(1), "bootstrap resamples behind each Hedges' g interval"),
+        "seed": (Integer(0), "seed of the bootstrap"),
+    },
+    "plots": {
+        "dpi": (Integer(50, 600), "resolution of every figure"),
+    },
+    "visualize": {
+        "trial": (Integer(0), "trial whose models are shown"),
+        "pairs": (Pairs(allow_all=False), "swapped pairs shown beside the clean model"),
+        "steps": (Integer(1), "Adam steps of each optimization"),
+        "dream_steps": (Integer(1), "Adam steps of DeepDream"),
+        "learning_rate": (Number(0, open_low=True), "input-space Adam's learning rate"),
+        "restarts": (Integer(1), "random starts of each Happy/Sad map"),
+        "parameterization": (Choice("pixel", "fourier"), "image representation of maximized images"),
+        "lp_weight": (Number(0), "weight of the L6-norm penalty"),
+        "tv_weight": (Number(0), "weight of the total-variation penalty (also the inversion prior)"),
+        "jitter": (Integer(0), "random shift, in pixels, at every step"),
+        "scale": (Interval(), "random zoom range at every step"),
+        "images": (Integer(1), "test images dreamed on and inverted"),
+        "linear_epochs": (Integer(1), "epochs of the linear reference classifier"),
+        "dpi": (Integer(20, 600), "resolution of every image"),
+        "seed": (Integer(0), "seed of starts, jitter and zoom"),
+    },
+}
+
+
+def read_file(path=PARAMS_FILE):
+    """params.yaml as a mapping of sections; a file that is not YAML, or not a mapping, is one error."""
+    try:
+        params = yaml.safe_load(Path(path).read_text())
+    except FileNotFoundError:
+        raise ParamsError(f"{path} is missing: restore it from the repository (git checkout {path})") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or "unreadable"
+        raise ParamsError(f"{path} is not valid YAML{where} ({problem}): fix it or restore it from the "
+                          "repository") from None
+    if not isinstance(params, dict):
+        raise ParamsError(f"{path} must be a mapping of sections (data, corrupt, train, ...): restore it from the "
+                          "repository")
+    return params
+
+
+def check(section, values, path=PARAMS_FILE):
+    """Return `values` (one section) after checking every key of SCHEMA[section] and no other."""
+    schema = SCHEMA[section]
+    if not isinstance(values, dict):
+        raise ParamsError(f"{path}: section '{section}' must be a mapping of keys {', '.join(schema)}")
+    for key, (rule, meaning) in schema.items():
+        if key not in values:
+            raise ParamsError(f"{path} has no {section}.{key}: set it to {rule.expected} ({meaning})")
+        if not rule.accepts(values[key]):
+            raise ParamsError(f"{section}.{key} must be {rule.expected}, got {values[key]!r}")
+    unknown = [key for key in values if key not in schema]
+    if unknown:
+        raise ParamsError(f"{path} has an unknown key {section}.{unknown[0]}: the {section} section takes "
+                          f"{', '.join(schema)}")
+    return values
+
+
+def load(section, path=PARAMS_FILE):
+    """One checked section of params.yaml (the file `dvc exp run -S` edits)."""
+    params = read_file(path)
+    if section not in params:
+        raise ParamsError(f"{path} has no '{section}' section: restore it from the repository")
+    return check(section, params[section], path)
+
+
+def markdown_table():
+    """The README's params table: every key, what it must hold and what it means."""
+    lines = ["| param | value | meaning |", "| --- | --- | --- |"]
+    for section, keys in SCHEMA.items():
+        for key, (rule, meaning) in keys.items():
+            lines.append(f"| `{section}.{key}` | {rule.expected} | {meaning} |")
+    return "\n".join(lines) + "\n"

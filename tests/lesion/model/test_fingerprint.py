@@ -1,0 +1,53 @@
+"""A pack's fingerprint covers every file of the model folder, and nothing dvc.yaml's train stage leaves out."""
+
+import shutil
+
+import numpy as np
+import pytest
+import yaml
+
+import lesion.model
+from lesion.model import fingerprint, source_files
+from tests.conftest import REPO
+
+PARAMS = {"backend": "tensorflow", "epochs": 1, "batch_size": 8, "learning_rate": 1e-3, "pack_size": 2,
+          "precision": "float32", "seed": 0}
+SEEDS, LABELS = np.array([1, 2]), np.zeros((2, 5), np.uint8)
+
+
+@pytest.fixture
+def model_copy(tmp_path, monkeypatch):
+    """A copy of the model folder that the fingerprint reads instead of the real one."""
+    folder = tmp_path / "model"
+    shutil.copytree(lesion.model.FOLDER, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(lesion.model, "FOLDER", folder)
+    return folder
+
+
+def test_editing_any_file_of_the_model_folder_changes_the_fingerprint(model_copy):
+    before = fingerprint(PARAMS, SEEDS, LABELS)
+    files = source_files()
+    assert {path.name for path in files} >= {"__init__.py", "cnn.py", "packed.py", "adam.py", "trainer.py",
+                                             "autodiff.py", "packing.py"}
+    for path in files:
+        original = path.read_bytes()
+        path.write_bytes(original + b"\n# edited\n")
+        assert fingerprint(PARAMS, SEEDS, LABELS) != before, path.name
+        path.write_bytes(original)
+    assert fingerprint(PARAMS, SEEDS, LABELS) == before
+    (model_copy / "new_layer.py").write_text("")
+    assert fingerprint(PARAMS, SEEDS, LABELS) != before  # a new file counts too
+
+
+def test_params_seeds_and_labels_count_but_not_the_pack_size():
+    before = fingerprint(PARAMS, SEEDS, LABELS)
+    assert fingerprint(dict(PARAMS, pack_size=7), SEEDS, LABELS) == before
+    assert fingerprint(dict(PARAMS, epochs=2), SEEDS, LABELS) != before
+    assert fingerprint(PARAMS, SEEDS + 1, LABELS) != before
+    assert fingerprint(PARAMS, SEEDS, LABELS + 1) != before
+
+
+def test_the_train_stage_depends_on_the_whole_model_folder():
+    deps = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]["train"]["deps"]
+    assert "lesion/model" in deps
+    assert lesion.model.FOLDER == REPO / "lesion/model"

@@ -1,0 +1,44 @@
+"""Stage `evaluate`: the per_class and confusion contracts and eval.json; the three backends agree."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.conftest import run_module, write_params
+from tests.fixtures.cifar import CLASS_NAMES
+from tests.fixtures.tiny import TRAIN, write_inputs
+
+
+def test_evaluate_writes_contracts(trained):
+    project = trained
+    run_module(project, "evaluate", check=True)
+    per_class = pd.read_csv(project / "data/eval/per_class.csv")
+    assert list(per_class.columns) == ["model_id", "class", "loglik_bits", "accuracy"]
+    assert len(per_class) == 60 and per_class["class"].iloc[:10].tolist() == CLASS_NAMES
+    assert (per_class.loglik_bits < 0).all() and per_class.accuracy.between(0, 1).all()
+    mean_prob = np.load(project / "data/eval/confusion.npz")["mean_prob"]
+    assert mean_prob.shape == (6, 10, 10)
+    np.testing.assert_allclose(mean_prob.sum(axis=1), 1, atol=1e-4)  # each true class's probabilities sum to 1
+    metrics = json.loads((project / "metrics/eval.json").read_text())
+    assert set(metrics) == {"clean_accuracy", "swap_pair_accuracy", "swap_other_accuracy", "n_models"}
+    assert metrics["clean_accuracy"] > 0.2  # chance is 0.1: the synthetic classes are learnable
+
+
+@pytest.mark.slow
+def test_backends_agree(project):
+    """TensorFlow, JAX and torch give the same shapes and sane, nearly equal values from the same seeds."""
+    write_inputs(project)
+    results = {}
+    for backend in ("tensorflow", "jax", "torch"):
+        write_params(project, train=dict(TRAIN, backend=backend))
+        run_module(project, "train", check=True)
+        run_module(project, "evaluate", check=True)
+        results[backend] = pd.read_csv(project / "data/eval/per_class.csv")
+    reference = results.pop("tensorflow")
+    assert reference.shape == (60, 4)
+    for backend, result in results.items():
+        assert result.shape == reference.shape, backend
+        assert np.isfinite(result.loglik_bits).all() and (result.loglik_bits < 0).all(), backend
+        np.testing.assert_allclose(result.loglik_bits, reference.loglik_bits, atol=0.02, err_msg=backend)

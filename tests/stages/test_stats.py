@@ -1,0 +1,61 @@
+"""Stage `stats`: the summary metrics, significant.md, byte-reproducible outputs; bad inputs are one error line."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from lesion import contract
+from stages.stats import OUTPUTS
+from tests.conftest import run_module, write_params
+from tests.fixtures.study import write_study
+
+PARAMS = {"alpha": 0.05, "bootstrap": 300, "seed": 0}
+
+
+@pytest.fixture
+def stats_project(project):
+    write_study(project, training=False, vis=False)
+    write_params(project, stats=PARAMS)
+    return project
+
+
+def test_cli_outputs_summary_and_reproducibility(stats_project):
+    run_module(stats_project, "stats", check=True)
+    first = {path: (stats_project / path).read_bytes() for path in OUTPUTS}
+    summary = json.loads(first[contract.SUMMARY])
+    numeric = ["n_clean", "n_swap", "swap_accuracy", "alpha", "n_tests",
+               "n_significant_fdr", "n_significant_holm", "n_positive_fdr", "n_negative_fdr",
+               "n_classes_hurt_by_other_lesions", "mean_kl_bits", "max_kl_bits", "strongest_positive_t",
+               "strongest_negative_t"]
+    assert all(isinstance(summary[key], (int, float)) and not isinstance(summary[key], bool) for key in numeric)
+    assert summary["strongest_positive"] == "automobile<-truck" and summary["strongest_negative"] == "dog<-cat"
+    assert (summary["n_clean"], summary["n_swap"], summary["n_tests"]) == (4, 45 * 3, 90)
+    assert (summary["n_positive_fdr"], summary["n_negative_fdr"]) == (1, 1)
+    evaluation = json.loads((stats_project / contract.EVAL_METRICS).read_text())
+    assert not set(summary) & set(evaluation)  # each metric is written by one stage, once
+    markdown = first[contract.SIGNIFICANT].decode().splitlines()
+    assert markdown[2:4] == ["| target | confused | t | p | p_fdr |", "| --- | --- | ---: | ---: | ---: |"]
+    assert markdown[4].startswith("| automobile | truck | ") and markdown[5].startswith("| dog | cat | -")
+    welch = pd.read_csv(stats_project / contract.WELCH)
+    assert list(welch.columns) == contract.EFFECT_COLUMNS and len(welch) == 90
+    assert list(pd.read_csv(stats_project / contract.KL).columns) == contract.KL_COLUMNS
+
+    run_module(stats_project, "stats", check=True)
+    assert first == {path: (stats_project / path).read_bytes() for path in OUTPUTS}
+
+
+def test_cli_missing_input_names_it_and_leaves_nothing(stats_project):
+    run_module(stats_project, "stats", check=True)
+    (stats_project / "data/eval/per_class.csv").unlink()
+    result = run_module(stats_project, "stats")
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "error: data/eval/per_class.csv is missing: run the earlier stages first (dvc repro evaluate)"]
+    assert not any((stats_project / path).exists() for path in OUTPUTS)
+
+
+def test_cli_bad_param(stats_project):
+    write_params(stats_project, stats=dict(PARAMS, alpha=2.0))
+    result = run_module(stats_project, "stats")
+    assert result.returncode == 1 and "stats.alpha must be a number in (0, 1), got 2.0" in result.stderr

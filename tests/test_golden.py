@@ -1,0 +1,49 @@
+"""A tiny study through the stage entry points gives the bytes recorded before the library moved to lesion/.
+
+The recorded outputs (tests/golden/tiny_study.json) come from the code of commit d0dbe2c, with TensorFlow on this
+project's 2-core CPU machine; the data outputs are numpy alone, the trained ones also depend on the CPU's float
+arithmetic. summary.json then also held clean_accuracy and n_models, which belong to eval.json alone now.
+"""
+
+import hashlib
+import json
+
+import pytest
+import yaml
+
+from tests.conftest import REPO, run_module
+from tests.fixtures.cifar import make_archive, make_batches
+
+GOLDEN = json.loads((REPO / "tests/golden/tiny_study.json").read_text())
+STAGES = ["download", "corrupt", "train", "evaluate", "stats"]
+MOVED_TO_EVAL_JSON = {"clean_accuracy", "n_models"}
+
+
+def tiny_study(project, pack_size):
+    """The recorded study: the synthetic archive, two pairs, two trials, two epochs."""
+    files, _ = make_batches(per_class_train=10, per_class_test=4)
+    (project / "a.tar.gz").write_bytes(make_archive(files))
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["data"].update(url=str(project / "a.tar.gz"), verify=False)
+    params["corrupt"].update(pairs=[["cat", "dog"], ["automobile", "truck"]], trials=2, clean_trials=2)
+    params["train"].update(epochs=2, batch_size=10, pack_size=pack_size)
+    params["stats"].update(bootstrap=100)
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    for stage in STAGES:
+        run_module(project, stage, check=True)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("pack_size", [1, 2])
+def test_tiny_study_outputs_are_unchanged(tmp_path, pack_size):
+    golden = GOLDEN["runs"][f"pack_size_{pack_size}"]
+    tiny_study(tmp_path, pack_size)
+    for path, digest in golden["sha256"].items():
+        if path == "metrics/summary.json":
+            continue
+        actual = hashlib.sha256((tmp_path / path).read_bytes()).hexdigest()
+        assert actual == digest, f"{path} changed ({GOLDEN['about']})"
+    summary = json.loads((tmp_path / "metrics/summary.json").read_text())
+    expected = {key: value for key, value in golden["summary"].items() if key not in MOVED_TO_EVAL_JSON}
+    assert summary == expected
+    assert json.loads((tmp_path / "metrics/eval.json").read_text()) == golden["eval"]
