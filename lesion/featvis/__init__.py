@@ -2,5 +2,5 @@
 
 Small pluggable pieces: image parameterizations (`images`), scores (`scores`), regularizers (`regularizers`) and
 input modifiers (`modifiers`), put together by `maximization.ActivationMaximization` over a `net.PackedNet`;
-`gallery` turns them into the visualize stage's PNGs.
+`selection` and `gallery` turn them into the visualize stage's PNGs.
 """

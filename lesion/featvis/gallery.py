@@ -10,8 +10,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 from tqdm import tqdm
 
-from lesion import contract
-from lesion.errors import InputError
 from lesion.evaluation import PackEvaluator
 from lesion.featvis import images as parameterizations
 from lesion.featvis.maximization import ActivationMaximization
@@ -24,25 +22,6 @@ matplotlib.use("Agg")  # files only, never a window
 
 HIDDEN = ("conv1", "conv2", "conv3", "dense")  # layers whose channels are caricatured, dreamed and inverted
 INVERTED = HIDDEN + ("logits",)
-
-
-def select_models(manifest, params):
-    """(model ids, labels): the first clean model of visualize.trial, then the same trial of each listed pair."""
-    rows = manifest[manifest.trial == params["trial"]]
-    ids, labels = list(rows.model_id[rows.kind == "clean"][:1]), ["clean"]
-    if not ids:
-        labels = []
-        print(f"note: no clean model of trial {params['trial']} in {contract.MANIFEST}; showing swapped models only")
-    for a, b in params["pairs"]:
-        match = rows[(rows.kind == "swap") & (rows.class_a + "/" + rows.class_b).isin([f"{a}/{b}", f"{b}/{a}"])]
-        if match.empty:
-            print(f"note: no {a}/{b} model of trial {params['trial']} in {contract.MANIFEST}; skipped")
-            continue
-        ids.append(match.model_id.iloc[0])
-        labels.append(f"{a}/{b} swapped")
-    if not ids:
-        raise InputError(f"none of the models visualize.pairs and visualize.trial ask for is in {contract.MANIFEST}")
-    return np.array(ids), labels
 
 
 def save_grid(path, images, title, row_labels, column_labels, dpi, cell_text=None):

@@ -44,6 +44,7 @@ def test_changed_params_retrain_everything(trained):
     assert "0 packs already trained" in run_module(project, "train", check=True).stdout
 
 
+@pytest.mark.slow
 def test_nan_loss_stops_with_pack_and_epoch(project):
     write_inputs(project)
     write_params(project, train=dict(TRAIN, learning_rate=1e12, epochs=3))
