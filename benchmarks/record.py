@@ -45,7 +45,9 @@ def device():
     """The Keras backend and what it runs on. Only the backend's own library is asked (it is loaded by then)."""
     keras = sys.modules.get("keras")
     backend = keras.backend.backend() if keras is not None else os.environ.get("KERAS_BACKEND", "tensorflow")
-    found = {"keras_backend": backend, "cpu": cpu_model(), "cpu_count": os.cpu_count()}
+    # The load average at the end tells whether other work shared the CPU during the run (1, 5, 15 minutes).
+    found = {"keras_backend": backend, "cpu": cpu_model(), "cpu_count": os.cpu_count(),
+             "load_average": list(os.getloadavg())}
     if backend == "jax":
         import jax
 
@@ -62,13 +64,15 @@ def device():
 
 
 def git_state():
-    """{commit, dirty} of the repository, None where git cannot tell (no git, not a checkout)."""
+    """{commit, dirty} of the repository (dirty: tracked files differ from the commit; untracked files, such as
+    new records, do not count), None where git cannot tell (no git, not a checkout)."""
     def git(*command):
         return subprocess.run(["git", *command], cwd=REPO, capture_output=True, text=True, timeout=30,
                               check=True).stdout.strip()
 
     try:
-        return {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain"))}
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+        return {"commit": git("rev-parse", "HEAD"), "dirty": dirty}
     except (OSError, subprocess.SubprocessError):
         return {"commit": None, "dirty": None}
 
