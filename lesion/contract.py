@@ -30,11 +30,16 @@ EVAL_METRICS = Path("metrics/eval.json")
 WELCH = Path("metrics/welch.csv")
 VS_CLEAN = Path("metrics/vs_clean.csv")
 KL = Path("metrics/kl.csv")
+LESION_EFFECTS = Path("metrics/lesion_effects.csv")
+LESION_ROWS = Path("metrics/lesion_rows.csv")
+LESION_INTERACTIONS = Path("metrics/lesion_interactions.csv")
+LESION_KL = Path("metrics/lesion_kl.csv")
 SUMMARY = Path("metrics/summary.json")
 SIGNIFICANT = Path("metrics/significant.md")
 FIGURES = Path("plots/figures")
 PLOT_DATA = Path("plots/data")
 EFFECTS = PLOT_DATA / "effects.csv"
+SPECIFIC_EFFECTS = PLOT_DATA / "specific_effects.csv"
 CLASS_ACCURACY = PLOT_DATA / "class_accuracy.csv"
 REPORT = Path("plots/report.html")
 VIS = Path("plots/vis")
@@ -43,7 +48,8 @@ VIS = Path("plots/vis")
 WRITER = {
     DATASET: "download", MANIFEST: "corrupt", LABELS: "corrupt", MODELS_DIR: "train", CURVES: "train",
     PER_CLASS: "evaluate", CONFUSION: "evaluate", EVAL_METRICS: "evaluate", WELCH: "stats", VS_CLEAN: "stats",
-    KL: "stats", SUMMARY: "stats", SIGNIFICANT: "stats", VIS: "visualize",
+    KL: "stats", SUMMARY: "stats", SIGNIFICANT: "stats", LESION_EFFECTS: "stats", LESION_ROWS: "stats",
+    LESION_INTERACTIONS: "stats", LESION_KL: "stats", VIS: "visualize",
 }
 
 DATASET_ARRAYS = ("x_train", "y_train", "x_test", "y_test", "class_names")
@@ -52,6 +58,21 @@ PER_CLASS_COLUMNS = ["model_id", "class", "loglik_bits", "accuracy"]
 EFFECT_COLUMNS = ["target", "confused", "t", "df", "p", "p_fdr", "p_holm", "g", "g_lo", "g_hi",
                   "mean_a", "mean_b", "n_a", "n_b"]  # welch.csv and vs_clean.csv
 KL_COLUMNS = ["target", "confused", "kl_bits", "js_bits"]
+LESION_EFFECT_COLUMNS = ["target", "confused"] + [
+    f"{family}_{field}" for family, fields in (
+        ("effect", ("bits", "se", "lo", "hi", "t", "df", "p", "p_fdr", "p_holm")),
+        ("specific", ("bits", "se", "lo", "hi", "t", "df", "p", "p_fdr", "p_holm")),
+        ("contrast", ("bits", "se", "t", "p", "p_fdr", "p_holm")))
+    for field in fields] + ["n_lesioned", "inference"]
+LESION_ROW_COLUMNS = ["target", "n_clean", "n_swap", "n_cells", "clean_mean", "clean_se", "omnibus_F",
+                      "omnibus_df_num", "omnibus_df_den", "omnibus_p", "omnibus_p_perm", "lof_F", "lof_df_num",
+                      "lof_df_den", "lof_p"]
+INTERACTION_COLUMNS = ["target", "class_a", "class_b", "interaction_bits", "se", "t", "df", "p", "p_fdr"]
+LESION_KL_COLUMNS = ["target", "confused", "kl_bits", "kl_null_mean", "kl_excess", "signed_binary_kl_bits"]
+# The columns of each stats table, in the order it is written.
+TABLE_COLUMNS = {WELCH: EFFECT_COLUMNS, VS_CLEAN: EFFECT_COLUMNS, KL: KL_COLUMNS, LESION_EFFECTS: LESION_EFFECT_COLUMNS,
+                 LESION_ROWS: LESION_ROW_COLUMNS, LESION_INTERACTIONS: INTERACTION_COLUMNS,
+                 LESION_KL: LESION_KL_COLUMNS}
 SIX_DIGITS = "%.6g"  # floats of the git-tracked tables: short, stable diffs
 
 
@@ -206,12 +227,13 @@ def read_metrics(path):
 
 
 def write_table(path, table):
-    """A git-tracked table of the stats or plots stage: six significant digits, no index."""
-    save_csv(path, table, SIX_DIGITS)
+    """A git-tracked table of the stats or plots stage: six significant digits, no index, the contract's columns."""
+    save_csv(path, table[TABLE_COLUMNS[path]] if path in TABLE_COLUMNS else table, SIX_DIGITS)
 
 
 def read_effect_table(path):
-    """welch.csv, vs_clean.csv or kl.csv; empty cells (untestable effects) read as NaN, never a class name."""
+    """A stats table (welch.csv, lesion_effects.csv, ...); empty cells (untestable effects) read as NaN, never a
+    class name."""
     require(path)
     return pd.read_csv(path, keep_default_na=False, na_values=[""])
 

@@ -133,7 +133,9 @@ SCHEMA = {
     "stats": {
         "alpha": (Number(0, 1, open_low=True, open_high=True), "false discovery rate of a significant effect"),
         "bootstrap": (Integer(1), "bootstrap resamples behind each Hedges' g interval"),
-        "seed": (Integer(0), "seed of the bootstrap"),
+        "null_draws": (Integer(100), "draws of the lesion model's coefficients behind each specific effect's SE"),
+        "permutations": (Integer(1), "shuffles of the conditions behind the omnibus p and the KL null"),
+        "seed": (Integer(0), "seed of the bootstrap, the draws and the permutations"),
     },
     "plots": {
         "dpi": (Integer(50, 600), "resolution of every figure"),

@@ -13,11 +13,14 @@ OUTPUTS = [contract.FIGURES, contract.PLOT_DATA, contract.REPORT]
 
 def main():
     settings = params.load("plots")
-    welch, kl, vs_clean = (contract.read_effect_table(path) for path in (contract.WELCH, contract.KL, contract.VS_CLEAN))
+    welch, kl, vs_clean, effects = (contract.read_effect_table(path) for path in (
+        contract.WELCH, contract.KL, contract.VS_CLEAN, contract.LESION_EFFECTS))
     summary, evaluation = contract.read_metrics(contract.SUMMARY), contract.read_metrics(contract.EVAL_METRICS)
     study = load_study()
     curves = contract.read_curves()
     drawings = {
+        "specific_heatmap.png": lambda: figures.specific_heatmap(effects, study.classes, summary["alpha"]),
+        "forest.png": lambda: figures.forest_figure(effects),
         "t_heatmap.png": lambda: figures.t_heatmap(welch, study.classes, summary["alpha"]),
         "kl_heatmap.png": lambda: figures.kl_heatmap(kl, study.classes),
         "loglik.png": lambda: figures.loglik_figure(study),
@@ -32,8 +35,8 @@ def main():
         figures.save_figure(contract.FIGURES / name, draw(), settings["dpi"])
     for stale in set(contract.FIGURES.glob("*.png")) - written:
         stale.unlink()
-    plot_data(study, welch)
-    write_report(welch, vs_clean, summary, evaluation, curves)
+    plot_data(study, welch, effects)
+    write_report(welch, vs_clean, effects, summary, evaluation, curves)
     print(f"wrote {len(written)} figures to {contract.FIGURES}, plot data to {contract.PLOT_DATA} and "
           f"{contract.REPORT}")
 

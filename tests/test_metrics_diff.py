@@ -11,6 +11,7 @@ from tests.conftest import REPO, write_params
 from tests.fixtures.study import write_study
 from tests.test_pipeline import ran, sh
 
+FAST_STATS = {"alpha": 0.05, "bootstrap": 100, "null_draws": 300, "permutations": 100, "seed": 0}
 STAGES = ("stats", "plots")
 
 
@@ -27,7 +28,7 @@ def repo(tmp_path):
     pipeline = yaml.safe_load((REPO / "dvc.yaml").read_text())
     pipeline["stages"] = {name: pipeline["stages"][name] for name in STAGES}
     (tmp_path / "dvc.yaml").write_text(yaml.safe_dump(pipeline, sort_keys=False))
-    write_params(tmp_path, stats={"alpha": 0.05, "bootstrap": 100, "seed": 0}, plots={"dpi": 50})
+    write_params(tmp_path, stats=FAST_STATS, plots={"dpi": 50})
     write_study(tmp_path)
     sh(tmp_path, "git", "init", "-q")
     sh(tmp_path, "dvc", "init", "-q")

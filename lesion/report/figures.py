@@ -13,8 +13,15 @@ matplotlib.use("Agg")  # files only, never a window
 
 CONDITIONS = ["clean", "swap, class kept", "swap, class in pair"]
 CAPTIONS = {
-    "t_heatmap.png": "Welch t of the target's test log-likelihood (rows) between swap models that learned the "
-                     "confused class (columns) and swap models that had it corrupted: blue, learning the column "
+    "specific_heatmap.png": "Specific lesion effects, in bits of the target's test log-likelihood (rows): what "
+                            "learning the confused class (columns) does for the target, relative to a typical "
+                            "lesion of the row (additive lesion model); blue, learning the column helps the row; "
+                            "red, it hurts; * 95% interval excludes 0, ** also significant at FDR alpha.",
+    "forest.png": "The strongest specific effects with their 95% intervals (dark), beside the same classes' effect "
+                  "against a network that learned every class (light), in bits.",
+    "t_heatmap.png": "The paper's Welch contrast: t of the target's test log-likelihood (rows) between swap models "
+                     "that learned the confused class (columns) and swap models that had it corrupted; a contrast "
+                     "against the row's other lesions, not one lesion's effect. Blue, learning the column "
                      "helps the row; red, it hurts; * significant at FDR alpha, ** also under Holm.",
     "kl_heatmap.png": "KL divergence, in bits, of the mean predicted distribution on the target's test images "
                       "(rows) between swap models that learned both classes and all swap models that learned the "
@@ -35,14 +42,14 @@ def matrix(table, column, classes):
     return wide.reindex(index=classes, columns=classes).to_numpy(float)
 
 
-def heatmap(values, labels, classes, cmap, norm, colorbar, title):
+def heatmap(values, labels, classes, cmap, norm, colorbar, title, xlabel="confused class (corrupted in sample A)"):
     """A labeled classes x classes heatmap; `labels` are the cells' texts (empty: none)."""
     fig, ax = plt.subplots(figsize=(8.5, 7.2))
     image = ax.imshow(np.ma.masked_invalid(values), cmap=plt.get_cmap(cmap).with_extremes(bad="#e4e4e4"), norm=norm)
     ticks = range(len(classes))
     ax.set_xticks(ticks, classes, rotation=40, ha="right")
     ax.set_yticks(ticks, classes)
-    ax.set_xlabel("confused class (corrupted in sample A)")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("target class")
     for (row, column), text in np.ndenumerate(labels):
         ax.text(column, row, text, ha="center", va="center", fontsize=7,
@@ -61,6 +68,40 @@ def t_heatmap(welch, classes, alpha):
     limit = max(1.0, float(np.nanmax(np.abs(t), initial=0)))
     return heatmap(t, labels, classes, "RdBu", Normalize(-limit, limit), "Welch t (> 0: learning confused helps)",
                    "Does learning the confused class help the target?")
+
+
+def specific_heatmap(effects, classes, alpha):
+    """Specific effects in bits; marks from the 95% interval (*) and the FDR adjustment (**)."""
+    bits = matrix(effects, "specific_bits", classes)
+    excludes_zero = (matrix(effects, "specific_lo", classes) > 0) | (matrix(effects, "specific_hi", classes) < 0)
+    marks = np.where(matrix(effects, "specific_p_fdr", classes) < alpha, "**", np.where(excludes_zero, "*", ""))
+    labels = np.where(np.isfinite(bits), np.char.add(np.char.mod("%+.3f", bits), marks), "")
+    limit = max(1e-3, float(np.nanmax(np.abs(bits), initial=0)))
+    return heatmap(bits, labels, classes, "RdBu", Normalize(-limit, limit),
+                   "specific effect (bits; > 0: learning confused helps)",
+                   "Specific effects: learning the column, beyond a typical lesion",
+                   xlabel="confused class (lesioned)")
+
+
+def forest_figure(effects, count=15):
+    """The `count` specific effects largest in |t|, with their intervals, beside the absolute effects."""
+    tested = effects.dropna(subset=["specific_t"])
+    top = tested.reindex(tested.specific_t.abs().sort_values(ascending=False).index[:count])[::-1]
+    fig, ax = plt.subplots(figsize=(8, 0.32 * max(len(top), 3) + 1.4))
+    y = np.arange(len(top))
+    for offset, family, colour, label in ((0.15, "specific", "C0", "specific (vs a typical lesion)"),
+                                          (-0.15, "effect", "C7", "effect (vs a network that learned all)")):
+        values = top[f"{family}_bits"].to_numpy()
+        errors = np.abs(np.stack([values - top[f"{family}_lo"].to_numpy(), top[f"{family}_hi"].to_numpy() - values]))
+        ax.errorbar(values, y + offset, xerr=np.nan_to_num(errors), fmt="o", color=colour, markersize=4,
+                    capsize=2, label=label)
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_yticks(y, [f"{row.target} \u2190 {row.confused}" for row in top.itertuples()])
+    ax.set_xlabel("bits of the target's test log-likelihood (> 0: learning the confused class helps)")
+    ax.set_title("Strongest specific lesion effects, 95% intervals")
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return fig
 
 
 def kl_heatmap(kl, classes):

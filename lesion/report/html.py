@@ -20,6 +20,8 @@ figure { margin: 1.5em 0; }
 figure img { max-width: 100%; border: 1px solid #ddd; }
 figcaption { color: #555; font-size: .92em; margin-top: .3em; }
 .note { background: #fff8e0; border-left: 4px solid #e0b000; padding: .5em 1em; }
+.pair { display: flex; gap: 1em; }
+.pair figure { flex: 1; margin: .5em 0; }
 """
 
 

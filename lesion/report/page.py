@@ -13,11 +13,35 @@ def summary_section(summary, evaluation):
     return html.table(rows, ["metric", "value"])
 
 
+HOW_TO_READ = (
+    "Two families answer two questions. The specific effect (additive lesion model) is what losing the confused "
+    "class costs the target beyond a typical lesion of the same row, in bits of the target's test log-likelihood, "
+    "with a 95% interval: cite it for 'learning C helps T'. Its companion, the effect against a network that "
+    "learned every class, also holds the cost every lesion shares. The paper's Welch t compares models that lost C "
+    "with models that lost some other pair: a contrast, so one strong effect in a row moves every other test of "
+    "that row the opposite way by about a ninth of its size; read its heatmap beside the specific one, and trust a "
+    "cell only where both agree.")
+
+
+def lesion_section(effects, summary, alpha):
+    significant = effects[effects.specific_p_fdr < alpha].sort_values("specific_bits", ascending=False,
+                                                                       kind="stable")
+    intro = (f"{len(significant)} of {int(effects.specific_p.notna().sum())} specific effects are significant at a "
+             f"false discovery rate of {alpha:g} (Benjamini-Hochberg), strongest help first; inference "
+             f"{summary['inference']} (pooled lack-of-fit p = {summary['lack_of_fit_p']}).")
+    columns = ["target", "confused", "specific_bits", "specific_lo", "specific_hi", "specific_p_fdr", "effect_bits",
+               "effect_p_fdr", "contrast_bits"]
+    side_by_side = ('<div class="pair">' + figures_section(["specific_heatmap.png", "t_heatmap.png"]) + "</div>")
+    return (html.paragraph(HOW_TO_READ) + html.paragraph(intro) + html.table(significant.to_dict("records"), columns)
+            + side_by_side + figures_section(["forest.png"]))
+
+
 def significance_section(welch, alpha):
     significant = significant_rows(welch, alpha)
-    intro = (f"{len(significant)} of {int(welch.p.notna().sum())} Welch tests are significant at a false discovery "
-             f"rate of {alpha:g} (Benjamini-Hochberg), strongest help first. t > 0: learning the confused class "
-             "helps the target; g is Hedges' g with its bootstrap 95% interval.")
+    intro = (f"The paper's contrast: {len(significant)} of {int(welch.p.notna().sum())} Welch tests are significant "
+             f"at a false discovery rate of {alpha:g} (Benjamini-Hochberg), strongest help first. t > 0: learning "
+             "the confused class helps the target relative to the row's other lesions; g is Hedges' g with its "
+             "bootstrap 95% interval.")
     columns = ["target", "confused", "t", "df", "p", "p_fdr", "p_holm", "g", "g_lo", "g_hi"]
     return html.paragraph(intro) + html.table(significant.to_dict("records"), columns)
 
@@ -40,14 +64,15 @@ def vis_section():
     return "".join(html.figure(path.read_bytes(), str(path.relative_to(contract.VIS))) for path in images)
 
 
-def write_report(welch, vs_clean, summary, evaluation, curves):
+def write_report(welch, vs_clean, lesion_effects, summary, evaluation, curves):
     alpha = summary["alpha"]
     training = (figures_section(["training.png"]) if curves else
                 html.paragraph(f"No training curves: {contract.CURVE_TABLES} holds no dvclive TSVs.", note=True))
     sections = [
         ("Summary", summary_section(summary, evaluation)),
-        ("Significant effects", significance_section(welch, alpha)),
-        ("Effects between classes", figures_section(["t_heatmap.png", "kl_heatmap.png"])),
+        ("Lesion effects", lesion_section(lesion_effects, summary, alpha)),
+        ("The paper's Welch contrast", significance_section(welch, alpha)),
+        ("Divergences", figures_section(["kl_heatmap.png"])),
         ("Clean baseline", clean_section(vs_clean) + figures_section(["loglik.png", "accuracy.png"])),
         ("Training", training),
         ("Architecture", figures_section(["architecture.png"])),

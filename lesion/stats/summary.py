@@ -2,6 +2,8 @@
 
 import math
 
+import numpy as np
+
 from lesion.stats.significance import significant_rows
 
 
@@ -25,17 +27,58 @@ def summarize(study, welch_table, kl_table, vs_clean, alpha):
         row = side.loc[side.t.abs().idxmax()] if len(side) else None
         summary[f"strongest_{sign}"] = None if row is None else f"{row.target}<-{row.confused}"
         summary[f"strongest_{sign}_t"] = None if row is None else row.t
-    return {key: None if isinstance(value, float) and math.isnan(value) else value for key, value in summary.items()}
+    return json_ready(summary)
 
 
-def significant_markdown(welch_table, alpha):
-    """The tests significant at FDR `alpha` as a Markdown table, strongest help first."""
+def json_ready(values):
+    """Numbers stay numbers (numpy scalars become Python's), an undefined one is null."""
+    ready = {}
+    for key, value in values.items():
+        if isinstance(value, np.generic):
+            value = value.item()
+        ready[key] = None if isinstance(value, float) and math.isnan(value) else value
+    return ready
+
+
+def lesion_summary(effects, interactions, pooled, alpha):
+    """The lesion model's scalars: significant effects per family, the pooled lack of fit and the inference."""
+    summary = {f"n_{family}_fdr": int((effects[f"{family}_p_fdr"] < alpha).sum())
+               for family in ("effect", "specific", "contrast")}
+    summary["n_interactions_fdr"] = int((interactions.p_fdr < alpha).sum())
+    tested = effects.dropna(subset=["specific_t"])
+    strongest = tested.loc[tested.specific_t.abs().idxmax()] if len(tested) else None
+    summary["strongest_specific"] = None if strongest is None else f"{strongest.target}<-{strongest.confused}"
+    summary["strongest_specific_bits"] = None if strongest is None else strongest.specific_bits
+    summary.update(pooled)
+    return json_ready(summary)
+
+
+def significant_markdown(welch_table, effects, alpha):
+    """significant.md: the specific effects significant at FDR `alpha` with their 95% intervals in bits, then the
+    paper's Welch contrast; strongest help first in each."""
+    specific = effects[effects.specific_p_fdr < alpha].sort_values("specific_bits", ascending=False, kind="stable")
+    tested = int(effects.specific_p.notna().sum())
+    lines = ["## Specific lesion effects", ""]
+    if specific.empty:
+        lines.append(f"No specific effect is significant at FDR {alpha:g} (of {tested} tests).")
+    else:
+        lines += [f"{len(specific)} of {tested} specific effects significant at FDR {alpha:g} (Benjamini-Hochberg), "
+                  "in bits of the target's test log-likelihood, relative to a typical lesion of its row; > 0: "
+                  "learning `confused` helps `target`. Inference: " + str(effects.inference.iloc[0]) + ".", "",
+                  "| target | confused | specific bits | 95% CI | effect bits (vs clean) | p_fdr |",
+                  "| --- | --- | ---: | --- | ---: | ---: |"]
+        lines += [f"| {row.target} | {row.confused} | {row.specific_bits:+.4f} | [{row.specific_lo:+.4f}, "
+                  f"{row.specific_hi:+.4f}] | {row.effect_bits:+.4f} | {row.specific_p_fdr:.3g} |"
+                  for row in specific.itertuples()]
+    lines += ["", "## The paper's Welch contrast", ""]
     significant, tested = significant_rows(welch_table, alpha), int(welch_table.p.notna().sum())
     if significant.empty:
-        return f"No test is significant at FDR {alpha:g} (of {tested} tests).\n"
-    lines = [f"{len(significant)} of {tested} tests significant at FDR {alpha:g} (Benjamini-Hochberg); "
-             "t > 0: learning `confused` helps `target`.", "",
-             "| target | confused | t | p | p_fdr |", "| --- | --- | ---: | ---: | ---: |"]
-    lines += [f"| {row.target} | {row.confused} | {row.t:.2f} | {row.p:.3g} | {row.p_fdr:.3g} |"
-              for row in significant.itertuples()]
+        lines.append(f"No test is significant at FDR {alpha:g} (of {tested} tests).")
+    else:
+        lines += [f"{len(significant)} of {tested} tests significant at FDR {alpha:g} (Benjamini-Hochberg); "
+                  "t > 0: learning `confused` helps `target`. A contrast, not one lesion's effect: a strong effect "
+                  "of another class in the row moves it too (see the README).", "",
+                  "| target | confused | t | p | p_fdr |", "| --- | --- | ---: | ---: | ---: |"]
+        lines += [f"| {row.target} | {row.confused} | {row.t:.2f} | {row.p:.3g} | {row.p_fdr:.3g} |"
+                  for row in significant.itertuples()]
     return "\n".join(lines) + "\n"

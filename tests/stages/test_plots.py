@@ -12,11 +12,12 @@ from lesion.report.figures import CAPTIONS
 from tests.conftest import run_module, write_params
 from tests.fixtures.study import HELPS, write_study
 
+FAST_STATS = {"alpha": 0.05, "bootstrap": 100, "null_draws": 300, "permutations": 100, "seed": 0}
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def run_both(project):
-    write_params(project, stats={"alpha": 0.05, "bootstrap": 100, "seed": 0}, plots={"dpi": 60})
+    write_params(project, stats=FAST_STATS, plots={"dpi": 60})
     run_module(project, "stats", check=True)
     return run_module(project, "plots", check=True)
 
@@ -44,15 +45,16 @@ def test_every_figure_is_a_png(built):
 def test_report_embeds_figures_vis_and_the_table(built):
     html = (built / contract.REPORT).read_text()
     pngs = embedded_pngs(html)
-    # six figures and the two visualize images, every one a PNG
-    assert len(pngs) == 6 + 2 and all(png.startswith(PNG_SIGNATURE) for png in pngs)
+    # eight figures and the two visualize images, every one a PNG
+    assert len(pngs) == 8 + 2 and all(png.startswith(PNG_SIGNATURE) for png in pngs)
     assert (built / contract.FIGURES / "t_heatmap.png").read_bytes() in pngs
     assert (built / "plots/vis/filters/conv1.png").read_bytes() in pngs
     assert "<h2>What the networks see</h2>" in html and "filters/conv1.png" in html
-    assert "2 of 90 Welch tests are significant" in html
+    assert "2 of 90 specific effects are significant" in html and "2 of 90 Welch tests are significant" in html
     rows = re.findall(r"<tr><td>(\w+)</td><td>(\w+)</td><td class=\"number\">(-?[\d.]+)</td>", html)
-    assert rows[:2] == [("automobile", "truck", rows[0][2]), ("dog", "cat", rows[1][2])]
-    assert float(rows[0][2]) > 5 and float(rows[1][2]) < -5
+    assert [row[:2] for row in rows[:4]] == [("automobile", "truck"), ("dog", "cat")] * 2
+    assert float(rows[0][2]) == pytest.approx(0.1, abs=0.02) and float(rows[1][2]) == pytest.approx(-0.1, abs=0.02)
+    assert float(rows[2][2]) > 5 and float(rows[3][2]) < -5  # the Welch t of the same two effects
     assert "src=\"http" not in html and "<script" not in html
 
 
@@ -68,7 +70,7 @@ def test_plot_data_values(built):
 
 def test_without_training_or_vis_the_report_says_so(built, tmp_path):
     write_study(tmp_path, training=False, vis=False)  # the study of `built`, whose statistics are reused
-    for path in (contract.WELCH, contract.KL, contract.VS_CLEAN, contract.SUMMARY):
+    for path in (contract.WELCH, contract.KL, contract.VS_CLEAN, contract.SUMMARY, contract.LESION_EFFECTS):
         shutil.copy(built / path, tmp_path / path)
     (tmp_path / contract.FIGURES).mkdir(parents=True)
     (tmp_path / contract.FIGURES / "training.png").write_bytes(PNG_SIGNATURE)  # stale, from an earlier run
@@ -77,7 +79,7 @@ def test_without_training_or_vis_the_report_says_so(built, tmp_path):
     assert sorted(path.name for path in (tmp_path / contract.FIGURES).iterdir()) == sorted(
         set(CAPTIONS) - {"training.png"})
     html = (tmp_path / contract.REPORT).read_text()
-    assert "No training curves" in html and "No images in plots/vis" in html and len(embedded_pngs(html)) == 5
+    assert "No training curves" in html and "No images in plots/vis" in html and len(embedded_pngs(html)) == 7
 
 
 def test_missing_stats_output_names_the_stage(tmp_path):

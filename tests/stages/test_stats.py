@@ -10,7 +10,7 @@ from stages.stats import OUTPUTS
 from tests.conftest import run_module, write_params
 from tests.fixtures.study import write_study
 
-PARAMS = {"alpha": 0.05, "bootstrap": 300, "seed": 0}
+PARAMS = {"alpha": 0.05, "bootstrap": 300, "null_draws": 300, "permutations": 100, "seed": 0}
 
 
 @pytest.fixture
@@ -34,9 +34,18 @@ def test_cli_outputs_summary_and_reproducibility(stats_project):
     assert (summary["n_positive_fdr"], summary["n_negative_fdr"]) == (1, 1)
     evaluation = json.loads((stats_project / contract.EVAL_METRICS).read_text())
     assert not set(summary) & set(evaluation)  # each metric is written by one stage, once
+    assert (summary["n_specific_fdr"], summary["strongest_specific"], summary["inference"]) == (
+        2, "automobile<-truck", "additive")
     markdown = first[contract.SIGNIFICANT].decode().splitlines()
-    assert markdown[2:4] == ["| target | confused | t | p | p_fdr |", "| --- | --- | ---: | ---: | ---: |"]
-    assert markdown[4].startswith("| automobile | truck | ") and markdown[5].startswith("| dog | cat | -")
+    assert markdown[0] == "## Specific lesion effects" and markdown[2].startswith("2 of 90 specific effects")
+    assert markdown[4] == "| target | confused | specific bits | 95% CI | effect bits (vs clean) | p_fdr |"
+    assert markdown[6].startswith("| automobile | truck | +0.") and markdown[7].startswith("| dog | cat | -0.")
+    welch_part = markdown[markdown.index("## The paper's Welch contrast"):]
+    assert welch_part[4] == "| target | confused | t | p | p_fdr |"
+    assert welch_part[6].startswith("| automobile | truck | ") and welch_part[7].startswith("| dog | cat | -")
+    effects = pd.read_csv(stats_project / contract.LESION_EFFECTS)
+    assert list(effects.columns) == contract.LESION_EFFECT_COLUMNS and len(effects) == 90
+    assert len(pd.read_csv(stats_project / contract.LESION_ROWS)) == 10
     welch = pd.read_csv(stats_project / contract.WELCH)
     assert list(welch.columns) == contract.EFFECT_COLUMNS and len(welch) == 90
     assert list(pd.read_csv(stats_project / contract.KL).columns) == contract.KL_COLUMNS
@@ -46,7 +55,8 @@ def test_cli_outputs_summary_and_reproducibility(stats_project):
 
 
 def test_cli_missing_input_names_it_and_leaves_nothing(stats_project):
-    run_module(stats_project, "stats", check=True)
+    for path in OUTPUTS:  # stale outputs of an earlier run
+        (stats_project / path).write_text("stale")
     (stats_project / "data/eval/per_class.csv").unlink()
     result = run_module(stats_project, "stats")
     assert result.returncode == 1

@@ -1,0 +1,400 @@
+"""The additive lesion-effect model: what losing each class does to a target, one effect at a time.
+
+Per target T, the rows are the clean models and the swap models whose pair lacks T; the design is an intercept and
+one indicator D_C per other class C (1 when C is in the model's swapped pair); the response is T's test
+log-likelihood in bits. Fitted by OLS (statsmodels) with HC3 standard errors and t inference:
+
+- `effect_bits` = -coef(D_C): the effect of learning C on T against a network that learned every class
+  (positive: learning C helps T);
+- `specific_bits`, from the swap models alone without an intercept (coefficients theta):
+  -(theta_C - median of the other thetas), the effect of C relative to a typical lesion of the row; its SE from
+  draws of N(theta, V_HC3);
+- `contrast_bits`: the paper's Welch contrast, mean B - mean A, as the linear function (mean design row of B -
+  mean design row of A) of the same fit; in a balanced design that is -(beta_C - mean of the other eight beta).
+
+A coefficient is reported only where the design identifies it (a class never lesioned in a row, or two classes
+only ever lesioned together, give NaN rather than a number the data cannot support). A lack-of-fit F test against
+one cell per pair decides whether standard errors stay additive or are inflated to the cell level.
+"""
+
+import functools
+import math
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.linalg
+import scipy.stats
+import statsmodels.api as sm
+from threadpoolctl import threadpool_limits
+
+from lesion.stats.significance import adjust
+
+# The condition of a model in a row: "clean", or its pair as "class_a/class_b".
+CLEAN = "clean"
+
+
+def single_threaded_blas(function):
+    """Run `function` with one BLAS thread: its thousands of small (2,000 x 10) decompositions ran 300 times slower
+    on two OpenBLAS threads of the 2-core machine (78 ms against 0.3 ms an SVD, measured)."""
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        with threadpool_limits(limits=1, user_api="blas"):
+            return function(*args, **kwargs)
+
+    return wrapper
+
+
+@dataclass
+class Fit:
+    """An OLS fit on a design that may not identify every coefficient.
+
+    `beta` and `cov` are in the full design's coordinates, the columns the data do not identify set to zero (a
+    constraint that leaves every estimable function unchanged); `estimable(L)` says which rows of L the design
+    identifies. `df` is the residual degrees of freedom, `result` the statsmodels fit on the identified columns.
+    """
+
+    beta: np.ndarray
+    cov: np.ndarray
+    df: float
+    result: object
+    projector: np.ndarray  # onto the row space of the design: L is estimable iff L @ projector == L
+
+    def estimable(self, L):
+        L = np.atleast_2d(L)
+        scale = np.maximum(1.0, np.abs(L).max(axis=1))
+        return (np.abs(L @ self.projector - L).max(axis=1) < 1e-8 * scale)
+
+    def linear(self, L):
+        """Values and standard errors of the rows of L; NaN where the design does not identify them."""
+        L = np.atleast_2d(L)
+        value, se = L @ self.beta, np.sqrt(np.einsum("ij,jk,ik->i", L, self.cov, L))
+        ok = self.estimable(L)
+        return np.where(ok, value, math.nan), np.where(ok, se, math.nan)
+
+
+def identified_columns(X):
+    """A maximal set of linearly independent columns of X (QR with column pivoting), in their original order."""
+    if X.size == 0:
+        return np.array([], int)
+    _, r, pivots = scipy.linalg.qr(X, mode="economic", pivoting=True)
+    diagonal = np.abs(np.diag(r))
+    rank = int((diagonal > max(X.shape) * np.finfo(float).eps * diagonal[0]).sum()) if diagonal[0] > 0 else 0
+    return np.sort(pivots[:rank])
+
+
+def fit_ols(y, X, cov_type="HC3"):
+    """OLS of y on X with `cov_type` standard errors (statsmodels), over the columns X identifies."""
+    columns = identified_columns(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # HC3 divides by 1 - h, zero for a model alone in its cell
+        result = sm.OLS(y, X[:, columns]).fit(cov_type=cov_type, use_t=True)
+    beta, cov = np.zeros(X.shape[1]), np.zeros((X.shape[1], X.shape[1]))
+    beta[columns] = result.params
+    cov[np.ix_(columns, columns)] = result.cov_params()
+    # X = X[:, columns] @ M: the row space of X is that of M, whose projector says which L the design identifies.
+    M = np.linalg.lstsq(X[:, columns], X, rcond=None)[0] if len(columns) else np.zeros((0, X.shape[1]))
+    projector = np.linalg.pinv(M) @ M
+    return Fit(beta, cov, float(result.df_resid), result, projector)
+
+
+@dataclass
+class Row:
+    """The design of one target: its models, response, indicators and conditions."""
+
+    target: int
+    others: list  # class indices of the indicator columns, in class order
+    y: np.ndarray  # the response of the row's models: clean ones and swap ones whose pair lacks the target
+    indicators: np.ndarray  # (n, len(others)) D_C
+    clean: np.ndarray  # (n,) bool
+    conditions: np.ndarray  # (n,) str, CLEAN or the pair
+
+    def additive(self):
+        """Intercept and indicators: the design of `effect_bits` and `contrast_bits`."""
+        return np.column_stack([np.ones(len(self.y)), self.indicators])
+
+    def cells(self):
+        """One indicator per condition: the saturated model the additive one is tested against."""
+        return (self.conditions[:, None] == np.array(sorted(set(self.conditions)))[None, :]).astype(float)
+
+
+def row_design(study, t, response):
+    """Target t's rows: clean models and swap models whose pair lacks t; `response` is (models, ...) values."""
+    models = np.flatnonzero(study.clean | study.pair_lacks(t))
+    others = [c for c in range(len(study.classes)) if c != t]
+    pairs = study.manifest[["class_a", "class_b"]].to_numpy()[models]
+    conditions = np.where(study.clean[models], CLEAN, pairs[:, 0] + "/" + pairs[:, 1])
+    return Row(t, others, response[models], study.in_pair[np.ix_(models, others)].astype(float),
+               study.clean[models], conditions)
+
+
+def welch_contrast(row):
+    """Per other class C, the design rows' mean over Welch's sample B minus over sample A (intercept included)."""
+    X, swap = row.additive(), ~row.clean
+    L = []
+    for j in range(len(row.others)):
+        lesioned = swap & (row.indicators[:, j] > 0)
+        neither = swap & (row.indicators[:, j] == 0)
+        L.append(X[neither].mean(axis=0) - X[lesioned].mean(axis=0) if lesioned.any() and neither.any()
+                 else np.full(X.shape[1], math.nan))
+    return np.array(L)
+
+
+def t_inference(value, se, df):
+    """t, two-sided p and the 95% interval of estimates with standard errors on `df` degrees of freedom."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = value / se
+    df = np.broadcast_to(np.asarray(df, float), np.shape(value))
+    valid = np.isfinite(t) & (df > 0)
+    p = np.where(valid, 2 * scipy.stats.t.sf(np.abs(t), np.where(valid, df, 1)), math.nan)
+    half = np.where(valid, scipy.stats.t.ppf(0.975, np.where(valid, df, 1)), math.nan) * se
+    return t, p, value - half, value + half
+
+
+def specific_effects(row, seed, draws, inflation=1.0):
+    """theta from the swap models alone (no intercept); -(theta_C - median of the other identified thetas).
+
+    Returns (value, se, df, n_cells): the SE from `draws` draws of N(theta, V_HC3 x inflation), seeded by (seed,
+    target). A row whose swap models identify fewer than two thetas has NaN effects.
+    """
+    swap = ~row.clean
+    k = len(row.others)
+    value, se = np.full(k, math.nan), np.full(k, math.nan)
+    n_cells = len(set(row.conditions[swap]))
+    if swap.sum() == 0:
+        return value, se, math.nan, n_cells
+    fit = fit_ols(row.y[swap], row.indicators[swap])
+    known = fit.estimable(np.eye(k))
+    if known.sum() < 2:
+        return value, se, fit.df, n_cells
+    theta, cov = fit.beta[known], fit.cov[np.ix_(known, known)] * inflation
+    rng = np.random.default_rng([seed, row.target + 1, 7])
+    sampled = rng.multivariate_normal(theta, cov, size=draws, method="svd")
+    indices = np.flatnonzero(known)
+    for position, j in enumerate(indices):
+        rest = np.delete(np.arange(len(indices)), position)
+        value[j] = -(theta[position] - np.median(theta[rest]))
+        se[j] = np.std(-(sampled[:, position] - np.median(sampled[:, rest], axis=1)), ddof=1)
+    return value, se, fit.df, n_cells
+
+
+def lack_of_fit(row):
+    """The additive model against one cell per condition (classical F): lesion_rows.csv's lof_* columns, and
+    (SSR difference, its df, SSR of the cells, their df) for the pooled test. NaN where the additive model is
+    already saturated or every cell holds one model."""
+    additive = fit_ols(row.y, row.additive(), "nonrobust").result
+    saturated = fit_ols(row.y, row.cells(), "nonrobust").result
+    df_num, df_den = additive.df_resid - saturated.df_resid, saturated.df_resid
+    if df_num <= 0 or df_den <= 0:
+        return dict(lof_F=math.nan, lof_df_num=df_num, lof_df_den=df_den, lof_p=math.nan), (0.0, 0.0, 0.0, 0.0)
+    F, p, _ = saturated.compare_f_test(additive)
+    pooled = (additive.ssr - saturated.ssr, df_num, saturated.ssr, df_den)
+    return dict(lof_F=float(F), lof_df_num=df_num, lof_df_den=df_den, lof_p=float(p)), pooled
+
+
+def pooled_lack_of_fit(parts):
+    """The rows' lack-of-fit F pooled: summed SSR differences over summed cell SSR, each per its df."""
+    ssr_diff, df_num, ssr_cell, df_den = (sum(values) for values in zip(*parts))
+    if df_num <= 0 or df_den <= 0 or ssr_cell <= 0:
+        return math.nan, math.nan
+    F = (ssr_diff / df_num) / (ssr_cell / df_den)
+    return F, float(scipy.stats.f.sf(F, df_num, df_den))
+
+
+def hc3_wald_f(X, Y, R):
+    """The HC3 Wald F of R beta = 0 for each column of Y (one response per permutation), X of full rank.
+
+    The same statistic as statsmodels' `fit(cov_type="HC3").f_test(R)`, for many responses at once.
+    """
+    XtX_inv = np.linalg.inv(X.T @ X)
+    beta = XtX_inv @ X.T @ Y  # (p, P)
+    residual = Y - X @ beta
+    leverage = np.einsum("ij,jk,ik->i", X, XtX_inv, X)
+    weights = residual**2 / (1 - leverage[:, None]) ** 2  # (n, P)
+    meat = np.einsum("ni,nj,nP->Pij", X, X, weights)
+    cov = np.einsum("ij,Pjk,kl->Pil", XtX_inv, meat, XtX_inv)
+    b = R @ beta  # (q, P)
+    middle = np.einsum("qi,Pij,rj->Pqr", R, cov, R)
+    return np.einsum("qP,Pqr,rP->P", b, np.linalg.inv(middle), b) / R.shape[0]
+
+
+def omnibus(row, fit, seed, permutations):
+    """Are any of the row's identified effects non-zero? HC3 Wald F, and a permutation p (conditions shuffled
+    over the row's models, `permutations` times, seeded by (seed, target))."""
+    known = np.flatnonzero(fit.estimable(np.eye(fit.beta.size))[1:]) + 1
+    if len(known) == 0 or not fit.estimable(np.eye(fit.beta.size))[0]:
+        return dict(omnibus_F=math.nan, omnibus_df_num=0, omnibus_df_den=fit.df, omnibus_p=math.nan,
+                    omnibus_p_perm=math.nan)
+    columns = identified_columns(row.additive())
+    X = row.additive()[:, columns]
+    R = np.eye(len(columns))[[list(columns).index(j) for j in known]]
+    test = fit.result.f_test(R)
+    rng = np.random.default_rng([seed, row.target + 1, 11])
+    shuffled = np.stack([row.y[rng.permutation(len(row.y))] for _ in range(permutations)], axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        null = hc3_wald_f(X, shuffled, R)
+        observed = hc3_wald_f(X, row.y[:, None], R)[0]
+    exceed = np.sum(null >= observed * (1 - 1e-12))
+    return dict(omnibus_F=float(np.squeeze(test.fvalue)), omnibus_df_num=int(test.df_num),
+                omnibus_df_den=float(test.df_denom), omnibus_p=float(test.pvalue),
+                omnibus_p_perm=(1 + exceed) / (1 + permutations))
+
+
+def row_summary(study, row, lof, params):
+    """lesion_rows.csv's row: design size, clean baseline, omnibus test, lack of fit (`lof`)."""
+    n_clean = int(row.clean.sum())
+    fit = fit_ols(row.y, row.additive())
+    return dict(target=study.classes[row.target], n_clean=n_clean, n_swap=int((~row.clean).sum()),
+                n_cells=len(set(row.conditions)),
+                clean_mean=float(row.y[row.clean].mean()) if n_clean else math.nan,
+                clean_se=float(row.y[row.clean].std(ddof=1) / math.sqrt(n_clean)) if n_clean > 1 else math.nan,
+                **omnibus(row, fit, params["seed"], params["permutations"]), **lof)
+
+
+def row_effects(study, row, params, inflation=1.0, cell_level=False):
+    """lesion_effects.csv's rows of one target (p-values not yet adjusted).
+
+    `inflation` multiplies the coefficient variances and `cell_level` replaces the residual df by the number of
+    conditions less the parameters: the "cell" inference, used when the pairs interact.
+    """
+    k = len(row.others)
+    fit = fit_ols(row.y, row.additive())
+    if row.clean.any():
+        effect, effect_se = fit.linear(-np.eye(k + 1)[1:])
+    else:  # without clean models the intercept, and so each absolute effect, is not identified
+        effect, effect_se = np.full(k, math.nan), np.full(k, math.nan)
+    contrast_rows = welch_contrast(row)
+    contrast, contrast_se = fit.linear(np.nan_to_num(contrast_rows))
+    undefined = np.isnan(contrast_rows).any(axis=1)  # no model in Welch's sample A or B
+    contrast[undefined], contrast_se[undefined] = math.nan, math.nan
+    specific, specific_se, specific_df, swap_cells = specific_effects(row, params["seed"], params["null_draws"],
+                                                                      inflation)
+    df = len(set(row.conditions)) - (k + 1) if cell_level else fit.df
+    specific_df = swap_cells - k if cell_level else specific_df
+    scale = math.sqrt(inflation)
+    families = {"effect": (effect, effect_se * scale, df), "specific": (specific, specific_se, specific_df),
+                "contrast": (contrast, contrast_se * scale, df)}
+    columns = {}
+    for family, (value, se, family_df) in families.items():
+        t, p, lo, hi = t_inference(value, se, family_df)
+        columns.update({f"{family}_bits": value, f"{family}_se": se, f"{family}_lo": lo, f"{family}_hi": hi,
+                        f"{family}_t": t, f"{family}_df": np.full(k, family_df, float), f"{family}_p": p})
+    table = pd.DataFrame(columns)
+    table.insert(0, "confused", [study.classes[c] for c in row.others])
+    table.insert(0, "target", study.classes[row.target])
+    table["n_lesioned"] = ((row.indicators > 0) & ~row.clean[:, None]).sum(axis=0)
+    table["inference"] = "cell" if cell_level else "additive"
+    return table
+
+
+def adjusted(effects):
+    """Benjamini-Hochberg and Holm adjustment of each family's p-values over all its tests."""
+    for family in ("effect", "specific", "contrast"):
+        effects[f"{family}_p_fdr"] = adjust(effects[f"{family}_p"], "bh")
+        effects[f"{family}_p_holm"] = adjust(effects[f"{family}_p"], "holm")
+    return effects
+
+
+def rows_of(study):
+    loglik = study.values("loglik_bits")
+    return [row_design(study, t, loglik[:, t]) for t in range(len(study.classes))]
+
+
+@single_threaded_blas
+def lesion_effects(study, params):
+    """The effect table under additive inference alone (no lack-of-fit test): what simulations check."""
+    return adjusted(pd.concat([row_effects(study, row, params) for row in rows_of(study)], ignore_index=True))
+
+
+@single_threaded_blas
+def lesion_model(study, params):
+    """The additive lesion model of every target: (effects, rows, interactions) tables and the pooled lack of fit.
+
+    `params` holds stats.alpha, stats.seed, stats.null_draws and stats.permutations. When the pooled lack-of-fit
+    test rejects at stats.alpha, every row's inference becomes "cell": variances times max(1, F of the row),
+    degrees of freedom of the conditions.
+    """
+    rows = rows_of(study)
+    lofs = [lack_of_fit(row) for row in rows]
+    summaries = [row_summary(study, row, lof, params) for row, (lof, _) in zip(rows, lofs)]
+    lof_F, lof_p = pooled_lack_of_fit([pooled for _, pooled in lofs])
+    cell_level = bool(np.isfinite(lof_p) and lof_p < params["alpha"])
+    tables = []
+    for row, summary in zip(rows, summaries):
+        inflation = max(1.0, summary["lof_F"]) if cell_level and np.isfinite(summary["lof_F"]) else 1.0
+        tables.append(row_effects(study, row, params, inflation, cell_level))
+    effects = adjusted(pd.concat(tables, ignore_index=True))
+    pooled = dict(lack_of_fit_F=lof_F, lack_of_fit_p=lof_p, inference="cell" if cell_level else "additive")
+    return effects, pd.DataFrame(summaries), interactions(rows, study.classes), pooled
+
+
+def interactions(rows, classes):
+    """Per (target, pair): the pair's own indicator added to the additive design (classical SEs), BH over all."""
+    records = []
+    for row in rows:
+        X = row.additive()
+        for condition in sorted(set(row.conditions[~row.clean])):
+            column = (row.conditions == condition).astype(float)
+            design = np.column_stack([X, column])
+            fit = fit_ols(row.y, design, "nonrobust")
+            value, se = fit.linear(np.eye(design.shape[1])[-1])
+            t, p, _, _ = t_inference(value, se, fit.df)
+            a, b = condition.split("/")
+            records.append(dict(target=classes[row.target], class_a=a, class_b=b, interaction_bits=value[0],
+                                se=se[0], t=t[0], df=fit.df, p=p[0]))
+    table = pd.DataFrame(records, columns=["target", "class_a", "class_b", "interaction_bits", "se", "t", "df", "p"])
+    table["p_fdr"] = adjust(table.p, "bh")
+    return table
+
+
+def clipped_distribution(values):
+    """Probability vectors from fitted components (last axis): clipped at 1e-7, renormalized."""
+    clipped = np.clip(values, 1e-7, None)
+    return clipped / clipped.sum(axis=-1, keepdims=True)
+
+
+def kl_rows(P, Q):
+    """D(P || Q) in bits along the last axis."""
+    return np.sum(P * np.log2(P / Q), axis=-1)
+
+
+def binary_kl(p, q):
+    """D((p, 1 - p) || (q, 1 - q)) in bits."""
+    return p * np.log2(p / q) + (1 - p) * np.log2((1 - p) / (1 - q))
+
+
+@single_threaded_blas
+def lesion_kl(study, mean_prob, params):
+    """KL in the additive design: per target, the model fitted to each component of the mean predicted
+    distribution on T's images. P = the fitted clean distribution, Q = P plus C's coefficient; D(P || Q) in bits,
+    its mean under shuffled conditions (`stats.permutations`) and the excess over it, and the signed binary KL on
+    (P[T], 1 - P[T]): positive when learning C raises T's probability on T's images (helps), negative when it
+    lowers it. NaN without clean models (no fitted clean distribution) or where C's effect is not identified.
+    """
+    records = []
+    for t in range(len(study.classes)):
+        row = row_design(study, t, mean_prob[:, :, t].astype(float))
+        X = row.additive()
+        columns = identified_columns(X)
+        fit = fit_ols(row.y[:, 0], X, "nonrobust")
+        known = fit.estimable(np.eye(X.shape[1]))
+        pinv = np.linalg.pinv(X[:, columns])
+        rng = np.random.default_rng([params["seed"], t + 1, 13])
+        responses = [row.y] + [row.y[rng.permutation(len(row.y))] for _ in range(params["permutations"])]
+        coefficients = np.zeros((len(responses), X.shape[1], row.y.shape[1]))
+        coefficients[:, columns] = np.einsum("pn,Rnk->Rpk", pinv, np.stack(responses))
+        P = clipped_distribution(coefficients[:, 0])  # (R, K)
+        for j, c in enumerate(row.others):
+            if not (known[0] and known[j + 1]):
+                kl = null = signed = math.nan
+            else:
+                Q = clipped_distribution(coefficients[:, 0] + coefficients[:, j + 1])
+                divergence = kl_rows(P, Q)
+                kl, null = float(divergence[0]), float(divergence[1:].mean()) if len(divergence) > 1 else math.nan
+                p_target, q_target = P[0, t], Q[0, t]
+                signed = float(np.sign(p_target - q_target) * binary_kl(p_target, q_target))
+            records.append(dict(target=study.classes[t], confused=study.classes[c], kl_bits=kl, kl_null_mean=null,
+                                kl_excess=kl - null, signed_binary_kl_bits=signed))
+    return pd.DataFrame(records)
