@@ -6,14 +6,17 @@ names the stage to rerun.
 """
 
 import glob
+import hashlib
 import json
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from lesion.errors import InputError
+from lesion.errors import DamagedPackError, InputError
 from lesion.files import remove, save_csv, save_npz, save_text
 
 DATASET = Path("data/cifar10.npz")
@@ -143,6 +146,9 @@ class Pack:
     weights: list
 
 
+PACK_READ_ERRORS = (zipfile.BadZipFile, EOFError, ValueError, OSError, KeyError, zlib.error)
+
+
 def pack_path(index):
     return MODELS_DIR / f"pack_{index:05d}.npz"
 
@@ -151,35 +157,72 @@ def pack_files(models_dir=MODELS_DIR):
     return [Path(path) for path in sorted(glob.glob(str(Path(models_dir) / "pack_*.npz")))]
 
 
+def pack_checksum(pack):
+    """sha256 of everything a pack holds, stored with it: a file that reads but changed is caught too."""
+    digest = hashlib.sha256(pack.fingerprint.encode())
+    for array in [pack.model_ids, pack.history, *pack.weights]:
+        array = np.ascontiguousarray(array)
+        digest.update(str((array.dtype.str, array.shape)).encode() + array.tobytes())
+    return digest.hexdigest()
+
+
 def write_pack(path, pack):
     weights = {f"w{i}": w for i, w in enumerate(pack.weights)}
-    save_npz(path, model_ids=pack.model_ids, fingerprint=pack.fingerprint, history=pack.history, **weights)
+    save_npz(path, model_ids=pack.model_ids, fingerprint=pack.fingerprint, history=pack.history,
+             checksum=pack_checksum(pack), **weights)
 
 
-def read_pack(path, weights=True):
-    """One pack file; `weights=False` reads only its ids, fingerprint and history."""
-    with np.load(path) as data:
-        arrays = [data[f"w{i}"] for i in range(sum(name.startswith("w") for name in data.files))] if weights else []
-        return Pack(data["model_ids"], str(data["fingerprint"]), data["history"], arrays)
+def read_pack(path):
+    """One pack file, read completely and checked against its stored checksum; DamagedPackError otherwise."""
+    try:
+        with np.load(path) as data:
+            count = sum(name.startswith("w") for name in data.files)
+            pack = Pack(data["model_ids"], str(data["fingerprint"]), data["history"],
+                        [data[f"w{i}"] for i in range(count)])
+            stored = str(data["checksum"])
+    except PACK_READ_ERRORS as error:
+        raise DamagedPackError(path, " ".join(str(error).split()) or type(error).__name__) from None
+    if stored != pack_checksum(pack):
+        raise DamagedPackError(path, "its contents do not match the checksum stored with them")
+    return pack
 
 
-def read_weights(model_ids=None, files=None):
-    """Trained weights stacked over models, in the order of `model_ids` (every model of `files`, by id, if None).
+def read_pack_ids(path):
+    """The model ids of a pack file (only that member is read)."""
+    try:
+        with np.load(path) as data:
+            return data["model_ids"]
+    except PACK_READ_ERRORS as error:
+        raise DamagedPackError(path, " ".join(str(error).split()) or type(error).__name__) from None
+
+
+def check_packs(manifest):
+    """Every model of the manifest in exactly one pack file, or one error naming the models that are not."""
+    ids = [read_pack_ids(path) for path in pack_files()]
+    counts = np.bincount(np.concatenate(ids + [np.zeros(0, int)]).astype(int), minlength=len(manifest))
+    missing, doubled = np.flatnonzero(counts[: len(manifest)] == 0), np.flatnonzero(counts > 1)
+    if len(missing):
+        listed = ", ".join(map(str, missing[:8])) + (", ..." if len(missing) > 8 else "")
+        raise InputError(f"{len(missing)} models of {MANIFEST} are in no pack of {MODELS_DIR} (models {listed}): "
+                         "train them first (dvc repro train)")
+    if len(doubled) or len(counts) > len(manifest):
+        raise InputError(f"{MODELS_DIR} holds models twice or models the manifest lacks: rerun dvc repro train")
+
+
+def read_weights(model_ids):
+    """Trained weights of `model_ids`, stacked over them in that order, read from the packs that hold them.
 
     Returns (model_ids, weights): weights[i] has shape (len(model_ids),) + WEIGHT_SPECS[i] shape.
     """
-    packs = [read_pack(path) for path in (pack_files() if files is None else files)]
-    if not packs:
-        raise InputError(f"no trained models in {MODELS_DIR}: run the train stage first (dvc repro train)")
-    ids = np.concatenate([pack.model_ids for pack in packs])
-    weights = [np.concatenate(stack) for stack in zip(*(pack.weights for pack in packs))]
-    wanted = np.sort(ids) if model_ids is None else np.asarray(model_ids)
+    wanted = np.asarray(model_ids)
+    packs = [read_pack(path) for path in pack_files() if np.isin(read_pack_ids(path), wanted).any()]
+    ids = np.concatenate([pack.model_ids for pack in packs]) if packs else np.zeros(0, int)
     position = {model_id: i for i, model_id in enumerate(ids)}
     missing = [int(m) for m in wanted if m not in position]
     if missing:
         raise InputError(f"models {missing[:5]} are not in {MODELS_DIR}: train them first (dvc repro train)")
     order = [position[m] for m in wanted]
-    return wanted, [w[order] for w in weights]
+    return wanted, [np.concatenate(stack)[order] for stack in zip(*(pack.weights for pack in packs))]
 
 
 # Evaluation: per_class.csv (one row per model and class, models in id order, classes in the dataset's order) and
@@ -196,6 +239,15 @@ def read_per_class():
     require(PER_CLASS)
     per_class = pd.read_csv(PER_CLASS)
     require_columns(PER_CLASS, per_class, PER_CLASS_COLUMNS)
+    for column in ("loglik_bits", "accuracy"):
+        values = pd.to_numeric(per_class[column], errors="coerce")
+        bad = ~np.isfinite(values)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            shown = "an empty cell" if pd.isna(per_class[column].iloc[row]) else repr(per_class[column].iloc[row])
+            raise InputError(f"{PER_CLASS} has {column} {shown} on line {row + 2}, not a finite number: rerun dvc "
+                             "repro evaluate")
+        per_class[column] = values
     return per_class
 
 

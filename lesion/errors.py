@@ -14,6 +14,14 @@ class InputError(LesionError):
     """An input artifact is missing, unreadable or inconsistent with the others."""
 
 
+class DamagedPackError(InputError):
+    """A trained pack file cannot be read completely, or its contents do not match their stored checksum."""
+
+    def __init__(self, path, reason):
+        super().__init__(f"{path} is damaged ({reason}): rerun dvc repro train, which trains it again")
+        self.path, self.reason = path, reason
+
+
 class DownloadError(LesionError):
     """The dataset archive cannot be fetched, read or verified."""
 

@@ -68,14 +68,16 @@ class PackEvaluator:
 
 
 def evaluate_study(n_models, x_test, y_test, class_names):
-    """Every model of every pack file: the per_class table (contract.PER_CLASS_COLUMNS) and mean_prob."""
+    """Every model of every pack file (contract.check_packs has made sure each model is in exactly one): the
+    per_class table (contract.PER_CLASS_COLUMNS) and mean_prob."""
     n_classes = len(class_names)
     loglik = np.zeros((n_models, n_classes), np.float32)
     accuracy = np.zeros_like(loglik)
     mean_prob = np.zeros((n_models, n_classes, n_classes), np.float32)
     evaluators = {}
     for path in tqdm(contract.pack_files(), desc="evaluate", unit="pack"):
-        ids, weights = contract.read_weights(files=[path])
+        pack = contract.read_pack(path)
+        ids, weights = pack.model_ids, pack.weights
         if len(ids) not in evaluators:
             evaluators[len(ids)] = PackEvaluator(len(ids))
         loglik[ids], accuracy[ids], mean_prob[ids] = evaluators[len(ids)].evaluate(weights, x_test, y_test, n_classes)

@@ -21,6 +21,46 @@ def remove(path):
         path.unlink()
 
 
+# While an output transaction is open: the (temporary, final) paths written so far, renamed together at its end.
+_transaction = None
+
+
+@contextmanager
+def output_transaction():
+    """Let every output written inside the block appear only when the whole block succeeds, all together.
+
+    atomic_path and atomic_folder then keep their finished temporaries until the block ends; a failure removes
+    them, so a stage's outputs are replaced together or not at all (two files of one stage never disagree).
+    """
+    global _transaction
+    if _transaction is not None:
+        raise RuntimeError("output transactions do not nest")
+    _transaction = []
+    try:
+        yield
+        for tmp, path in _transaction:
+            place(tmp, path)
+    finally:
+        for tmp, _ in _transaction:
+            remove(tmp)
+        _transaction = None
+
+
+def place(tmp, path):
+    """Move a finished temporary file or folder onto `path`, replacing what was there."""
+    if Path(tmp).is_dir():
+        remove(path)
+    os.replace(tmp, path)
+
+
+def finish(tmp, path):
+    """Place a finished temporary now, or at the end of the open output transaction."""
+    if _transaction is None:
+        place(tmp, path)
+    else:
+        _transaction.append((tmp, path))
+
+
 @contextmanager
 def atomic_path(path):
     """Yield a temporary path beside `path`; rename it onto `path` only if the block succeeds."""
@@ -31,10 +71,10 @@ def atomic_path(path):
     ordinary_mode(tmp, 0o666)
     try:
         yield Path(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    except BaseException:
+        remove(tmp)
+        raise
+    finish(tmp, path)
 
 
 @contextmanager
@@ -42,14 +82,19 @@ def atomic_folder(path):
     """Yield a temporary folder beside `path`; replace `path` with it only if the block succeeds."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}."))
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
     try:
         yield tmp
         ordinary_mode(tmp, 0o777)
-        remove(path)
-        os.replace(tmp, path)
-    finally:
+    except BaseException:
         remove(tmp)
+        raise
+    finish(tmp, path)
+
+
+def stale_temporaries(folder):
+    """Temporaries that killed runs left in `folder` (atomic_path's and atomic_folder's `.<name>.*.tmp`)."""
+    return sorted(Path(folder).glob(".*.tmp")) if Path(folder).is_dir() else []
 
 
 def ordinary_mode(path, mode):

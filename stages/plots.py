@@ -5,6 +5,7 @@ from lesion import contract, params
 from lesion.report import figures
 from lesion.report.page import write_report
 from lesion.report.tables import plot_data
+from lesion.files import atomic_folder
 from lesion.stage import run_stage
 from lesion.study import load_study
 
@@ -30,14 +31,13 @@ def main():
     }
     if not curves:
         del drawings["training.png"]
-    written = {contract.FIGURES / name for name in drawings}
-    for name, draw in drawings.items():
-        figures.save_figure(contract.FIGURES / name, draw(), settings["dpi"])
-    for stale in set(contract.FIGURES.glob("*.png")) - written:
-        stale.unlink()
+    pngs = {name: figures.png_bytes(draw(), settings["dpi"]) for name, draw in drawings.items()}
+    with atomic_folder(contract.FIGURES) as folder:  # the folder holds this run's figures, no stale one
+        for name, png in pngs.items():
+            (folder / name).write_bytes(png)
     plot_data(study, welch, effects)
-    write_report(welch, vs_clean, effects, summary, evaluation, curves)
-    print(f"wrote {len(written)} figures to {contract.FIGURES}, plot data to {contract.PLOT_DATA} and "
+    write_report(welch, vs_clean, effects, summary, evaluation, pngs)
+    print(f"wrote {len(pngs)} figures to {contract.FIGURES}, plot data to {contract.PLOT_DATA} and "
           f"{contract.REPORT}")
 
 

@@ -21,4 +21,4 @@ def main():
 
 
 if __name__ == "__main__":
-    run_stage(main, outputs=[contract.CURVES])
+    run_stage(main, outputs=[contract.CURVES], transactional=False)

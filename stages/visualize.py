@@ -13,7 +13,9 @@ from lesion.stage import run_stage
 def main():
     settings = params.load("visualize")
     use_backend(params.load("train")["backend"])
-    ids, labels = select_models(contract.read_manifest(), settings)
+    manifest = contract.read_manifest()
+    contract.check_packs(manifest)
+    ids, labels = select_models(manifest, settings)
     ids, weights = contract.read_weights(ids)
     data = contract.read_dataset(*contract.DATASET_ARRAYS)
     from lesion.featvis.gallery import draw_gallery

@@ -1,13 +1,14 @@
 """The study's figures as matplotlib Figures: effect heatmaps, per-class log-likelihood and accuracy by
 condition, training curves and the architecture. Each function draws one figure from tables it is given."""
 
+import io
+
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import Normalize
 from matplotlib.patheffects import withStroke
 
-from lesion.files import atomic_path
 
 matplotlib.use("Agg")  # files only, never a window
 
@@ -205,7 +206,9 @@ def architecture_figure():
     return fig
 
 
-def save_figure(path, fig, dpi):
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=dpi)
+def png_bytes(fig, dpi):
+    """A figure as PNG bytes (written by the stage, embedded by the report), the figure closed."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
     plt.close(fig)
+    return buffer.getvalue()

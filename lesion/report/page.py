@@ -23,7 +23,7 @@ HOW_TO_READ = (
     "cell only where both agree.")
 
 
-def lesion_section(effects, summary, alpha):
+def lesion_section(effects, summary, alpha, pngs):
     significant = effects[effects.specific_p_fdr < alpha].sort_values("specific_bits", ascending=False,
                                                                        kind="stable")
     intro = (f"{len(significant)} of {int(effects.specific_p.notna().sum())} specific effects are significant at a "
@@ -31,9 +31,9 @@ def lesion_section(effects, summary, alpha):
              f"{summary['inference']} (pooled lack-of-fit p = {summary['lack_of_fit_p']}).")
     columns = ["target", "confused", "specific_bits", "specific_lo", "specific_hi", "specific_p_fdr", "effect_bits",
                "effect_p_fdr", "contrast_bits"]
-    side_by_side = ('<div class="pair">' + figures_section(["specific_heatmap.png", "t_heatmap.png"]) + "</div>")
+    side_by_side = ('<div class="pair">' + figures_section(pngs, ["specific_heatmap.png", "t_heatmap.png"]) + "</div>")
     return (html.paragraph(HOW_TO_READ) + html.paragraph(intro) + html.table(significant.to_dict("records"), columns)
-            + side_by_side + figures_section(["forest.png"]))
+            + side_by_side + figures_section(pngs, ["forest.png"]))
 
 
 def significance_section(welch, alpha):
@@ -53,8 +53,9 @@ def clean_section(vs_clean):
     return html.paragraph(intro) + html.table(vs_clean.to_dict("records"), columns)
 
 
-def figures_section(names):
-    return "".join(html.figure((contract.FIGURES / name).read_bytes(), CAPTIONS[name]) for name in names)
+def figures_section(pngs, names):
+    """The named figures of `pngs` (name: PNG bytes), each with its caption."""
+    return "".join(html.figure(pngs[name], CAPTIONS[name]) for name in names)
 
 
 def vis_section():
@@ -64,18 +65,19 @@ def vis_section():
     return "".join(html.figure(path.read_bytes(), str(path.relative_to(contract.VIS))) for path in images)
 
 
-def write_report(welch, vs_clean, lesion_effects, summary, evaluation, curves):
+def write_report(welch, vs_clean, lesion_effects, summary, evaluation, pngs):
+    """The report, with the stage's figures (`pngs`: name: PNG bytes; no training.png without curves)."""
     alpha = summary["alpha"]
-    training = (figures_section(["training.png"]) if curves else
+    training = (figures_section(pngs, ["training.png"]) if "training.png" in pngs else
                 html.paragraph(f"No training curves: {contract.CURVE_TABLES} holds no dvclive TSVs.", note=True))
     sections = [
         ("Summary", summary_section(summary, evaluation)),
-        ("Lesion effects", lesion_section(lesion_effects, summary, alpha)),
+        ("Lesion effects", lesion_section(lesion_effects, summary, alpha, pngs)),
         ("The paper's Welch contrast", significance_section(welch, alpha)),
-        ("Divergences", figures_section(["kl_heatmap.png"])),
-        ("Clean baseline", clean_section(vs_clean) + figures_section(["loglik.png", "accuracy.png"])),
+        ("Divergences", figures_section(pngs, ["kl_heatmap.png"])),
+        ("Clean baseline", clean_section(vs_clean) + figures_section(pngs, ["loglik.png", "accuracy.png"])),
         ("Training", training),
-        ("Architecture", figures_section(["architecture.png"])),
+        ("Architecture", figures_section(pngs, ["architecture.png"])),
         ("What the networks see", vis_section()),
     ]
     intro = ("Copies of one small CNN were trained on CIFAR-10 with half the labels of one pair of classes swapped, "

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from lesion import contract
-from lesion.errors import InputError
+from lesion.errors import DamagedPackError, InputError
 from tests.conftest import REPO
 from tests.fixtures.study import make_manifest
 
@@ -43,20 +43,74 @@ def test_manifest_round_trip_keeps_empty_class_names(inside):
         contract.read_manifest()
 
 
-def test_packs_round_trip_and_weights_come_in_the_asked_order(inside):
+def write_two_packs():
     for index, ids in enumerate([np.array([0, 2]), np.array([1, 3])]):
         weights = [np.stack([np.full((2, 3), m, np.float32) for m in ids]), ids.astype(np.float32)]
         contract.write_pack(contract.pack_path(index), contract.Pack(ids, f"print{index}", np.zeros((2, 1, 2)),
                                                                      weights))
+
+
+def test_packs_round_trip_and_weights_come_in_the_asked_order(inside):
+    write_two_packs()
     assert contract.pack_files() == [contract.pack_path(0), contract.pack_path(1)]
-    pack = contract.read_pack(contract.pack_path(1), weights=False)
-    assert pack.fingerprint == "print1" and pack.model_ids.tolist() == [1, 3] and pack.weights == []
+    pack = contract.read_pack(contract.pack_path(1))
+    assert pack.fingerprint == "print1" and pack.model_ids.tolist() == [1, 3] and pack.weights[1].tolist() == [1, 3]
     ids, weights = contract.read_weights([3, 0])
     assert ids.tolist() == [3, 0] and weights[1].tolist() == [3, 0] and weights[0][0, 1, 2] == 3
-    ids, _ = contract.read_weights()
-    assert ids.tolist() == [0, 1, 2, 3]
     with pytest.raises(InputError, match=r"models \[7\] are not in data/models: train them first"):
         contract.read_weights([0, 7])
+
+
+def flip_byte(path, offset):
+    data = bytearray(path.read_bytes())
+    data[offset] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("damage", ["truncated", "emptied", "flipped in the weights", "checksum"])
+def test_a_damaged_pack_is_named_not_read(inside, damage):
+    write_two_packs()
+    path = contract.pack_path(1)
+    size = path.stat().st_size
+    if damage == "truncated":
+        path.write_bytes(path.read_bytes()[: size // 2])
+    elif damage == "emptied":
+        path.write_bytes(b"")
+    elif damage == "flipped in the weights":
+        flip_byte(path, path.read_bytes().index(np.float32(3).tobytes()))  # same size, one weight changed
+    else:  # a pack whose arrays read fine but are not the ones it was written with
+        pack = contract.read_pack(path)
+        contract.save_npz(path, model_ids=pack.model_ids, fingerprint=pack.fingerprint, history=pack.history + 1,
+                          checksum=contract.pack_checksum(pack), w0=pack.weights[0], w1=pack.weights[1])
+    with pytest.raises(DamagedPackError) as error:
+        contract.read_pack(path)
+    assert str(error.value).startswith(f"{path} is damaged (") and str(error.value).endswith(
+        "rerun dvc repro train, which trains it again")
+
+
+def test_every_manifest_model_must_be_in_exactly_one_pack(inside):
+    write_two_packs()
+    manifest = make_manifest(trials=0, clean_trials=4)  # models 0..3
+    contract.check_packs(manifest)  # each once
+    contract.pack_path(1).unlink()
+    with pytest.raises(InputError) as error:
+        contract.check_packs(manifest)
+    assert str(error.value) == ("2 models of data/labels/manifest.csv are in no pack of data/models (models 1, 3): "
+                                "train them first (dvc repro train)")
+    write_two_packs()
+    contract.write_pack(contract.pack_path(2), contract.read_pack(contract.pack_path(0)))
+    with pytest.raises(InputError, match="holds models twice"):
+        contract.check_packs(manifest)
+
+
+def test_per_class_values_must_be_finite_numbers(inside):
+    contract.PER_CLASS.parent.mkdir(parents=True)
+    contract.PER_CLASS.write_text("model_id,class,loglik_bits,accuracy\n0,cat,-0.3,0.5\n0,dog,,0.4\n")
+    with pytest.raises(InputError, match=r"per_class.csv has loglik_bits an empty cell on line 3, not a finite number"):
+        contract.read_per_class()
+    contract.PER_CLASS.write_text("model_id,class,loglik_bits,accuracy\n0,cat,-0.3,high\n")
+    with pytest.raises(InputError, match=r"accuracy 'high' on line 2"):
+        contract.read_per_class()
 
 
 def test_class_order_is_the_per_class_order():

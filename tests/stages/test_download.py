@@ -1,9 +1,11 @@
 """Stage `download`: writes data/cifar10.npz; every bad input ends in one error line and leaves nothing."""
 
+import pickle
+
 import pytest
 
 from tests.conftest import run_module, write_params
-from tests.fixtures.cifar import make_archive
+from tests.fixtures.cifar import RunsCommand, make_archive
 
 
 def leftovers(project):
@@ -35,6 +37,8 @@ def bad_archive(kind, files, folder):
         "corrupt": b"this is not a gzip file at all" * 100,
         "missing_batch": make_archive(files, omit={"data_batch_3"}),
         "wrong_checksum": whole,
+        "runs_code": make_archive(dict(files, data_batch_1=pickle.dumps(RunsCommand(f"touch {folder}/pwned")))),
+        "bad_meta": make_archive(dict(files, **{"batches.meta": pickle.dumps({b"label_names": "cat"})})),
     }[kind]
     (folder / f"{kind}.tar.gz").write_bytes(content)
     return f"{kind}.tar.gz"
@@ -49,6 +53,8 @@ def bad_archive(kind, files, folder):
         ("wrong_checksum", True, "data_batch_1 has md5"),
         ("unreachable", False, "cannot download"),
         ("not_found", False, "HTTP 404"),
+        ("runs_code", False, "data_batch_1 is not a CIFAR-10 batch file (it asks for posix.system"),
+        ("bad_meta", False, "batches.meta has no list of label_names"),
     ],
 )
 def test_bad_input_fails_cleanly(served, synthetic, project, kind, verify, message, monkeypatch):
@@ -66,3 +72,4 @@ def test_bad_input_fails_cleanly(served, synthetic, project, kind, verify, messa
     assert result.returncode != 0
     assert_one_error_line(result.stderr, message)
     assert leftovers(project) == []
+    assert not (folder / "pwned").exists()

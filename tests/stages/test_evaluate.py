@@ -42,3 +42,13 @@ def test_backends_agree(project):
         assert result.shape == reference.shape, backend
         assert np.isfinite(result.loglik_bits).all() and (result.loglik_bits < 0).all(), backend
         np.testing.assert_allclose(result.loglik_bits, reference.loglik_bits, atol=0.02, err_msg=backend)
+
+
+def test_a_missing_pack_is_an_error_not_a_perfect_score(trained):
+    (trained / "data/models/pack_00001.npz").unlink()
+    result = run_module(trained, "evaluate")
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        "error: 2 models of data/labels/manifest.csv are in no pack of data/models (models 1, 4): train them first "
+        "(dvc repro train)")
+    assert not (trained / "data/eval").exists() and not (trained / "metrics/eval.json").exists()

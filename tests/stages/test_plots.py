@@ -68,6 +68,7 @@ def test_plot_data_values(built):
     assert cat[0] > cat[1] > cat[2]
 
 
+@pytest.mark.slow
 def test_without_training_or_vis_the_report_says_so(built, tmp_path):
     write_study(tmp_path, training=False, vis=False)  # the study of `built`, whose statistics are reused
     for path in (contract.WELCH, contract.KL, contract.VS_CLEAN, contract.SUMMARY, contract.LESION_EFFECTS):
