@@ -77,7 +77,8 @@ def evaluate_study(n_models, x_test, y_test, class_names):
     evaluators = {}
     for path in tqdm(contract.pack_files(), desc="evaluate", unit="pack"):
         pack = contract.read_pack(path)
-        ids, weights = pack.model_ids, pack.weights
+        order = np.argsort(pack.model_ids)  # copies in id order: the batched products round the same way always
+        ids, weights = pack.model_ids[order], [w[order] for w in pack.weights]
         if len(ids) not in evaluators:
             evaluators[len(ids)] = PackEvaluator(len(ids))
         loglik[ids], accuracy[ids], mean_prob[ids] = evaluators[len(ids)].evaluate(weights, x_test, y_test, n_classes)
