@@ -17,7 +17,8 @@ CAPTIONS = {
     "specific_heatmap.png": "Specific lesion effects, in bits of the target's test log-likelihood (rows): what "
                             "learning the confused class (columns) does for the target, relative to a typical "
                             "lesion of the row (additive lesion model); blue, learning the column helps the row; "
-                            "red, it hurts; * 95% interval excludes 0, ** also significant at FDR alpha.",
+                            "red, it hurts; * 95% interval excludes 0, ** also significant at FDR alpha; grey: the "
+                            "design does not identify the effect (the class is never lesioned apart).",
     "forest.png": "The strongest specific effects with their 95% intervals (dark), beside the same classes' effect "
                   "against a network that learned every class (light), in bits.",
     "t_heatmap.png": "The paper's Welch contrast: t of the target's test log-likelihood (rows) between swap models "
@@ -100,7 +101,7 @@ def forest_figure(effects, count=15):
     ax.set_yticks(y, [f"{row.target} \u2190 {row.confused}" for row in top.itertuples()])
     ax.set_xlabel("bits of the target's test log-likelihood (> 0: learning the confused class helps)")
     ax.set_title("Strongest specific lesion effects, 95% intervals")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.11), ncol=2, frameon=False)
     fig.tight_layout()
     return fig
 
