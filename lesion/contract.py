@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lesion.errors import DamagedPackError, InputError
+from lesion.errors import DamagedPackError, InputError, one_line
 from lesion.files import remove, save_csv, save_npz, save_text
 
 DATASET = Path("data/cifar10.npz")
@@ -181,7 +181,7 @@ def read_pack(path):
                         [data[f"w{i}"] for i in range(count)])
             stored = str(data["checksum"])
     except PACK_READ_ERRORS as error:
-        raise DamagedPackError(path, " ".join(str(error).split()) or type(error).__name__) from None
+        raise DamagedPackError(path, one_line(error)) from None
     if stored != pack_checksum(pack):
         raise DamagedPackError(path, "its contents do not match the checksum stored with them")
     return pack
@@ -193,7 +193,7 @@ def read_pack_ids(path):
         with np.load(path) as data:
             return data["model_ids"]
     except PACK_READ_ERRORS as error:
-        raise DamagedPackError(path, " ".join(str(error).split()) or type(error).__name__) from None
+        raise DamagedPackError(path, one_line(error)) from None
 
 
 def check_packs(manifest):

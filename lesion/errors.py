@@ -2,6 +2,11 @@
 them into one `error:` line. Anything else is a bug and keeps its traceback."""
 
 
+def one_line(error):
+    """A foreign exception's message on one line (its type's name when it has none), to quote in ours."""
+    return " ".join(str(error).split()) or type(error).__name__
+
+
 class LesionError(Exception):
     """A problem the user can fix: bad params, a missing or malformed input, a diverged training run."""
 

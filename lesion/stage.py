@@ -11,7 +11,7 @@ import sys
 from contextlib import nullcontext
 from pathlib import Path
 
-from lesion.errors import LesionError
+from lesion.errors import LesionError, one_line
 from lesion.files import output_transaction, remove
 
 DEBUG = "LESION_DEBUG"
@@ -26,7 +26,7 @@ def describe(error):
     if isinstance(error, OSError):
         where = f" ({error.filename})" if error.filename else ""
         return f"{error.strerror or error}{where}: free space or fix permissions there, then rerun"
-    return (f"unexpected {type(error).__name__}: {' '.join(str(error).split())}; this is a bug, please report it "
+    return (f"unexpected {type(error).__name__}: {one_line(error)}; this is a bug, please report it "
             f"(set {DEBUG}=1 to see the traceback)")
 
 

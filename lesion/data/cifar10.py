@@ -19,7 +19,7 @@ import numpy as np
 from tqdm import tqdm
 
 from lesion import contract
-from lesion.errors import DownloadError
+from lesion.errors import DownloadError, one_line
 from lesion.files import remove
 
 TOP_FOLDER = "cifar-10-batches-py"
@@ -184,8 +184,8 @@ def unpickle(path):
         with open(path, "rb") as f:
             return BatchUnpickler(f, encoding="bytes").load()
     except Exception as error:  # noqa: BLE001 - any malformed or hostile pickle is the same user-facing problem
-        reason = " ".join(str(error).split()) or type(error).__name__
-        raise DownloadError(f"{path.name} is not a CIFAR-10 batch file ({reason}): use the official archive") from None
+        raise DownloadError(f"{path.name} is not a CIFAR-10 batch file ({one_line(error)}): use the official "
+                            "archive") from None
 
 
 def read_batch(path, n_classes):
