@@ -242,10 +242,9 @@ def omnibus(row, fit, seed, permutations):
                 omnibus_p_perm=(1 + exceed) / (1 + permutations))
 
 
-def row_summary(study, row, lof, params):
-    """lesion_rows.csv's row: design size, clean baseline, omnibus test, lack of fit (`lof`)."""
+def row_summary(study, row, fit, lof, params):
+    """lesion_rows.csv's row: design size, clean baseline, omnibus test of the additive `fit`, lack of fit."""
     n_clean = int(row.clean.sum())
-    fit = fit_ols(row.y, row.additive())
     return dict(target=study.classes[row.target], n_clean=n_clean, n_swap=int((~row.clean).sum()),
                 n_cells=len(set(row.conditions)),
                 clean_mean=float(row.y[row.clean].mean()) if n_clean else math.nan,
@@ -253,14 +252,13 @@ def row_summary(study, row, lof, params):
                 **omnibus(row, fit, params["seed"], params["permutations"]), **lof)
 
 
-def row_effects(study, row, params, inflation=1.0, cell_level=False):
-    """lesion_effects.csv's rows of one target (p-values not yet adjusted).
+def row_effects(study, row, fit, params, inflation=1.0, cell_level=False):
+    """lesion_effects.csv's rows of one target (p-values not yet adjusted), from the row's additive HC3 `fit`.
 
     `inflation` multiplies the coefficient variances and `cell_level` replaces the residual df by the number of
     conditions less the parameters: the "cell" inference, used when the pairs interact.
     """
     k = len(row.others)
-    fit = fit_ols(row.y, row.additive())
     if row.clean.any():
         effect, effect_se = fit.linear(-np.eye(k + 1)[1:])
     else:  # without clean models the intercept, and so each absolute effect, is not identified
@@ -305,7 +303,8 @@ def rows_of(study):
 @single_threaded_blas
 def lesion_effects(study, params):
     """The effect table under additive inference alone (no lack-of-fit test): what simulations check."""
-    return adjusted(pd.concat([row_effects(study, row, params) for row in rows_of(study)], ignore_index=True))
+    tables = [row_effects(study, row, fit_ols(row.y, row.additive()), params) for row in rows_of(study)]
+    return adjusted(pd.concat(tables, ignore_index=True))
 
 
 @single_threaded_blas
@@ -317,14 +316,15 @@ def lesion_model(study, params):
     degrees of freedom of the conditions.
     """
     rows = rows_of(study)
+    fits = [fit_ols(row.y, row.additive()) for row in rows]
     lofs = [lack_of_fit(row) for row in rows]
-    summaries = [row_summary(study, row, lof, params) for row, (lof, _) in zip(rows, lofs)]
+    summaries = [row_summary(study, row, fit, lof, params) for row, fit, (lof, _) in zip(rows, fits, lofs)]
     lof_F, lof_p = pooled_lack_of_fit([pooled for _, pooled in lofs])
     cell_level = bool(np.isfinite(lof_p) and lof_p < params["alpha"])
     tables = []
-    for row, summary in zip(rows, summaries):
+    for row, fit, summary in zip(rows, fits, summaries):
         inflation = max(1.0, summary["lof_F"]) if cell_level and np.isfinite(summary["lof_F"]) else 1.0
-        tables.append(row_effects(study, row, params, inflation, cell_level))
+        tables.append(row_effects(study, row, fit, params, inflation, cell_level))
     effects = adjusted(pd.concat(tables, ignore_index=True))
     pooled = dict(lack_of_fit_F=lof_F, lack_of_fit_p=lof_p, inference="cell" if cell_level else "additive")
     return effects, pd.DataFrame(summaries), interactions(rows, study.classes), pooled
