@@ -19,15 +19,17 @@ from lesion.model.cnn import NUM_CLASSES
 
 
 def finished(path, model_ids, expected_fingerprint):
-    """True if the pack file holds these models, trained with the current fingerprint, and reads back intact."""
+    """The training history of the pack file if it holds these models, trained with the current fingerprint, and
+    reads back intact; None if the pack is still to train."""
     if not path.exists():
-        return False
+        return None
     try:
         pack = contract.read_pack(path)
     except DamagedPackError as error:
         print(f"note: {path} is damaged ({error.reason}); training it again")
-        return False
-    return np.array_equal(pack.model_ids, model_ids) and pack.fingerprint == expected_fingerprint
+        return None
+    same = np.array_equal(pack.model_ids, model_ids) and pack.fingerprint == expected_fingerprint
+    return pack.history if same else None
 
 
 def describe_models(ids):
@@ -87,7 +89,8 @@ def train_all(params, manifest, labels, x_train):
     paths = [contract.pack_path(i) for i in range(len(packs))]
     sweep(paths)
     prints = [fingerprint(params, seeds[ids], labels[ids]) for ids in packs]
-    todo = [i for i, ids in enumerate(packs) if not finished(paths[i], ids, prints[i])]
+    histories = {i: finished(paths[i], ids, prints[i]) for i, ids in enumerate(packs)}
+    todo = [i for i, history in histories.items() if history is None]
     steps = params["epochs"] * (labels.shape[1] // params["batch_size"])
     print(f"{len(manifest)} models in {len(packs)} packs of {pack_size} on {params['backend']}; "
           f"{len(packs) - len(todo)} packs already trained")
@@ -114,10 +117,10 @@ def train_all(params, manifest, labels, x_train):
                                     f"epoch {error.args[0] + 1}: lower train.learning_rate or use precision "
                                     "float32") from None
             writes.append(writer.submit(write_pack, paths[i], contract.Pack(ids, prints[i], history, weights)))
+            histories[i] = history
         for write in writes:
             write.result()
     history = np.zeros((len(manifest), params["epochs"], 2), np.float32)
-    for path in paths:
-        pack = contract.read_pack(path)
-        history[pack.model_ids] = pack.history
+    for ids, pack_history in zip(packs, histories.values()):
+        history[ids] = pack_history
     return history

@@ -13,11 +13,12 @@ from tests.fixtures.tiny import TRAIN, write_inputs
 def test_a_pack_is_finished_only_for_the_same_models_and_fingerprint(tmp_path):
     path = tmp_path / "pack_00000.npz"
     ids = np.array([0, 2])
-    assert not finished(path, ids, "abc")
-    contract.write_pack(path, contract.Pack(ids, "abc", np.zeros((2, 1, 2)), [np.zeros((2, 3))]))
-    assert finished(path, ids, "abc")
-    assert not finished(path, ids, "abd")  # changed params, code, seeds or labels
-    assert not finished(path, np.array([0, 1]), "abc")  # another plan
+    assert finished(path, ids, "abc") is None
+    history = np.arange(4.0).reshape(2, 1, 2)
+    contract.write_pack(path, contract.Pack(ids, "abc", history, [np.zeros((2, 3))]))
+    np.testing.assert_array_equal(finished(path, ids, "abc"), history)  # its history, read back
+    assert finished(path, ids, "abd") is None  # changed params, code, seeds or labels
+    assert finished(path, np.array([0, 1]), "abc") is None  # another plan
 
 
 def test_models_are_named_by_id_and_long_lists_cut():
@@ -74,5 +75,5 @@ def test_stale_temporaries_and_packs_of_an_older_plan_are_swept(tmp_path, monkey
 def test_a_damaged_pack_is_not_finished(tmp_path, capsys):
     path = tmp_path / "pack_00000.npz"
     path.write_bytes(b"")
-    assert not finished(path, np.array([0]), "abc")
+    assert finished(path, np.array([0]), "abc") is None
     assert capsys.readouterr().out.startswith(f"note: {path} is damaged (")
