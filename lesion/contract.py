@@ -26,6 +26,8 @@ LABELS = LABELS_DIR / "labels.npz"
 MODELS_DIR = Path("data/models")
 CURVES = Path("metrics/training")
 CURVE_TABLES = CURVES / "plots/metrics"  # dvclive's layout: <kind>/<metric>.tsv
+TRAIN_RUN = CURVES / "run.json"  # how the models were trained: backend, device, precision, epochs
+CURVE_METRICS = ("loss", "accuracy", "test_accuracy")  # history columns: training loss and accuracy, test accuracy
 EVAL_DIR = Path("data/eval")
 PER_CLASS = EVAL_DIR / "per_class.csv"
 CONFUSION = EVAL_DIR / "confusion.npz"
@@ -306,11 +308,22 @@ def write_curves(manifest, history):
 
 
 def read_curves():
-    """dvclive's per-epoch TSVs as {(kind, metric): table}; empty when the train stage logged none."""
+    """dvclive's per-epoch TSVs as {(kind, metric): table} (metric one of CURVE_METRICS, the table's columns `step`
+    and the metric); empty when the train stage logged none."""
     curves = {}
-    for metric in ("loss", "accuracy"):
+    for metric in CURVE_METRICS:
         for kind in ("clean", "swap"):
             path = CURVE_TABLES / kind / f"{metric}.tsv"
             if path.exists():
                 curves[kind, metric] = pd.read_csv(path, sep="\t")
     return curves
+
+
+def write_train_run(run):
+    """metrics/training/run.json: the train stage's backend, device, precision and epochs, for provenance."""
+    write_metrics(TRAIN_RUN, run)
+
+
+def read_train_run():
+    """The train stage's run record, or None when the models were trained before it was kept."""
+    return json.loads(TRAIN_RUN.read_text()) if TRAIN_RUN.exists() else None
