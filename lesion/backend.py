@@ -2,6 +2,8 @@
 
 import os
 import sys
+import tempfile
+from pathlib import Path
 
 from lesion.errors import ParamsError
 
@@ -13,3 +15,35 @@ def use_backend(name):
         raise ParamsError(f"keras is already loaded with the {loaded.backend.backend()} backend, not {name}")
     os.environ["KERAS_BACKEND"] = name
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if name == "tensorflow" and not has_nvidia_driver():
+        start_tensorflow_quietly()
+
+
+def has_nvidia_driver():
+    """Whether the NVIDIA kernel driver is loaded: only then can TensorFlow's CUDA start-up lines matter."""
+    return Path("/proc/driver/nvidia/version").exists()
+
+
+def start_tensorflow_quietly():
+    """Import TensorFlow and start its runtime with the process's stderr (file descriptor 2) sent to a scratch file.
+
+    TensorFlow's C++ start-up lines (oneDNN notes, "Could not find cuda drivers", "failed call to cuInit") are
+    written before its logging is configured, so TF_CPP_MIN_LOG_LEVEL does not hide them; on a machine without
+    an NVIDIA driver they are noise between the progress bars. Should the start itself fail, they are printed.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as scratch:
+        os.dup2(scratch.fileno(), 2)
+        try:
+            import tensorflow as tf
+
+            tf.constant(0.0) + 1.0  # the first op starts the runtime, which probes for CUDA
+        except BaseException:
+            os.dup2(saved, 2)
+            scratch.seek(0)
+            sys.stderr.write(scratch.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)

@@ -15,6 +15,10 @@ class ParamsError(LesionError):
     """params.yaml is malformed, or a key is missing or holds a value of the wrong kind."""
 
 
+class UsageError(LesionError):
+    """A command-line argument a stage does not take (its knobs are params)."""
+
+
 class InputError(LesionError):
     """An input artifact is missing, unreadable or inconsistent with the others."""
 

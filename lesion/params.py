@@ -198,6 +198,9 @@ def check(section, values, path=PARAMS_FILE):
 def load(section, path=PARAMS_FILE):
     """One checked section of params.yaml (the file `dvc exp run -S` edits)."""
     params = read_file(path)
+    unknown = [name for name in params if name not in SCHEMA]
+    if unknown:
+        raise ParamsError(f"{path} has an unknown section '{unknown[0]}': its sections are {', '.join(SCHEMA)}")
     if section not in params:
         raise ParamsError(f"{path} has no '{section}' section: restore it from the repository")
     return check(section, params[section], path)

@@ -11,8 +11,9 @@ import sys
 from contextlib import nullcontext
 from pathlib import Path
 
-from lesion.errors import LesionError, one_line
+from lesion.errors import LesionError, UsageError, one_line
 from lesion.files import output_transaction, remove
+from lesion.usage import handle_arguments
 
 DEBUG = "LESION_DEBUG"
 
@@ -38,12 +39,25 @@ def sweep_temporaries(outputs):
                 remove(stale)
 
 
+def answered_arguments(main):
+    """True when the command line asked for --help (printed); a stray argument is one error line, and nothing
+    runs or is removed."""
+    stage = main.__globals__["__spec__"].name.rsplit(".", 1)[-1]
+    try:
+        return handle_arguments(stage, main.__globals__["__doc__"])
+    except UsageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
+
+
 def run_stage(main, outputs=(), transactional=True):
     """Run a stage's main(); on failure remove `outputs`, print one line and exit 1.
 
     `transactional`: every output written through lesion.files appears at the end, together (the train stage,
     whose packs must persist one by one, opts out).
     """
+    if main.__module__ == "__main__" and answered_arguments(main):
+        return
     sweep_temporaries(outputs)
     try:
         with output_transaction() if transactional else nullcontext():

@@ -46,9 +46,9 @@ def stage_env():
     return dict(os.environ, PYTHONPATH=str(REPO), DVC_NO_ANALYTICS="1")
 
 
-def run_module(project, module, check=False):
-    """Run `python -m stages.<module>` in `project`."""
-    result = subprocess.run([sys.executable, "-m", f"stages.{module}"], cwd=project, env=stage_env(),
+def run_module(project, module, *arguments, check=False):
+    """Run `python -m stages.<module> [arguments]` in `project`."""
+    result = subprocess.run([sys.executable, "-m", f"stages.{module}", *arguments], cwd=project, env=stage_env(),
                             capture_output=True, text=True)
     if check and result.returncode != 0:
         raise AssertionError(result.stderr)

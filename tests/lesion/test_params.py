@@ -84,6 +84,8 @@ def test_an_unknown_key_is_refused(repo_params):
         ("- a list\n- not sections\n", "params.yaml must be a mapping of sections"),
         ("data:\n  url: x\n  verify: true\n", "params.yaml has no 'train' section"),
         ("train: 3\n", "params.yaml: section 'train' must be a mapping of keys backend, epochs,"),
+        ("train: {}\ncorupt:\n  trials: 3\n", "params.yaml has an unknown section 'corupt': its sections are data, "
+                                               "corrupt, train,"),
     ],
 )
 def test_a_malformed_file_is_one_error(tmp_path, text, message):
