@@ -1,6 +1,7 @@
 """Selecting the Keras backend, which must happen before anything imports keras."""
 
 import os
+import platform
 import sys
 import tempfile
 from pathlib import Path
@@ -47,3 +48,39 @@ def start_tensorflow_quietly():
         finally:
             os.dup2(saved, 2)
             os.close(saved)
+
+
+def device_name():
+    """What the active Keras backend computes on: the GPU's name, or the CPU's model and core count."""
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        device = jax.devices()[0]
+        if device.platform != "cpu":
+            return f"{device.device_kind} (x{jax.device_count()})"
+    elif backend == "torch":
+        import torch
+
+        if torch.cuda.is_available():
+            return f"{torch.cuda.get_device_name(0)} (x{torch.cuda.device_count()})"
+    else:
+        import tensorflow as tf
+
+        gpus = tf.config.list_physical_devices("GPU")
+        if gpus:
+            return f"{tf.config.experimental.get_device_details(gpus[0]).get('device_name', 'GPU')} (x{len(gpus)})"
+    return cpu_name()
+
+
+def cpu_name():
+    """The CPU's model name (from /proc/cpuinfo where there is one) and its core count."""
+    model = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
+                 if line.startswith("model name")]
+        model = names[0] if names else model
+    return f"{model}, {os.cpu_count()} cores"

@@ -135,17 +135,26 @@ def read_labels():
         return labels["labels"]
 
 
-# Trained packs: data/models/pack_<index>.npz, one per pack of the train stage's plan, holding `model_ids` (K,),
-# `fingerprint` (what the weights depend on), `history` (K, epochs, 2: mean training loss and accuracy) and the
-# weights w0..w9, stacked over the pack's models in lesion.model.cnn.WEIGHT_SPECS order.
+# Trained packs: data/models/pack_<index>.npz, one per pack the train stage trained together. Each is a plain numpy
+# .npz archive (np.load reads it) holding, for its K models:
+#   model_ids (K,) int      the models' ids in data/labels/manifest.csv when the pack was last written
+#   keys      (K,) str      each model's identity (lesion.model.model_keys: code, train params, seed, label set)
+#   history   (K, epochs, 3) float32, per epoch: mean training loss, training accuracy, test accuracy
+#   w0..w9    the weights, stacked over the K models, in lesion.model.cnn.WEIGHT_SPECS order
+#   checksum  sha256 of all of the above
+# `load_model(model_id)` (lesion.models) turns one model back into a plain Keras model.
 
 
 @dataclass
 class Pack:
     model_ids: np.ndarray
-    fingerprint: str
+    keys: np.ndarray
     history: np.ndarray
     weights: list
+
+    def subset(self, copies, model_ids):
+        """The pack of these copies only, renamed to `model_ids`."""
+        return Pack(np.asarray(model_ids), self.keys[copies], self.history[copies], [w[copies] for w in self.weights])
 
 
 PACK_READ_ERRORS = (zipfile.BadZipFile, EOFError, ValueError, OSError, KeyError, zlib.error)
@@ -161,8 +170,8 @@ def pack_files(models_dir=MODELS_DIR):
 
 def pack_checksum(pack):
     """sha256 of everything a pack holds, stored with it: a file that reads but changed is caught too."""
-    digest = hashlib.sha256(pack.fingerprint.encode())
-    for array in [pack.model_ids, pack.history, *pack.weights]:
+    digest = hashlib.sha256()
+    for array in [pack.model_ids, pack.keys, pack.history, *pack.weights]:
         array = np.ascontiguousarray(array)
         digest.update(str((array.dtype.str, array.shape)).encode() + array.tobytes())
     return digest.hexdigest()
@@ -170,8 +179,8 @@ def pack_checksum(pack):
 
 def write_pack(path, pack):
     weights = {f"w{i}": w for i, w in enumerate(pack.weights)}
-    save_npz(path, model_ids=pack.model_ids, fingerprint=pack.fingerprint, history=pack.history,
-             checksum=pack_checksum(pack), **weights)
+    save_npz(path, model_ids=pack.model_ids, keys=pack.keys, history=pack.history, checksum=pack_checksum(pack),
+             **weights)
 
 
 def read_pack(path):
@@ -179,8 +188,7 @@ def read_pack(path):
     try:
         with np.load(path) as data:
             count = sum(name.startswith("w") for name in data.files)
-            pack = Pack(data["model_ids"], str(data["fingerprint"]), data["history"],
-                        [data[f"w{i}"] for i in range(count)])
+            pack = Pack(data["model_ids"], data["keys"], data["history"], [data[f"w{i}"] for i in range(count)])
             stored = str(data["checksum"])
     except PACK_READ_ERRORS as error:
         raise DamagedPackError(path, one_line(error)) from None
@@ -293,7 +301,8 @@ def read_effect_table(path):
 
 
 def write_curves(manifest, history):
-    """Mean training loss and accuracy per epoch of clean and of swap models, through dvclive."""
+    """Per epoch, the mean of each CURVE_METRICS column of `history` over clean and over swap models, through
+    dvclive."""
     from dvclive import Live
 
     remove(CURVES)
@@ -302,8 +311,8 @@ def write_curves(manifest, history):
             for kind in ("clean", "swap"):
                 rows = history[(manifest.kind == kind).to_numpy(), epoch]
                 if len(rows):
-                    live.log_metric(f"{kind}/loss", float(rows[:, 0].mean()))
-                    live.log_metric(f"{kind}/accuracy", float(rows[:, 1].mean()))
+                    for column, metric in enumerate(CURVE_METRICS):
+                        live.log_metric(f"{kind}/{metric}", float(rows[:, column].mean()))
             live.next_step()
 
 

@@ -67,6 +67,13 @@ class PackEvaluator:
         return loglik / len(x_test), hits / counts, probs / counts
 
 
+def test_accuracy(evaluator, weights, x_test, y_test, n_classes):
+    """Each copy's accuracy (K,) over all test images: the per-class accuracies weighted by class size."""
+    _, per_class, _ = evaluator.evaluate(weights, x_test, y_test, n_classes)
+    counts = np.bincount(y_test, minlength=n_classes)
+    return per_class @ counts / counts.sum()
+
+
 def evaluate_study(n_models, x_test, y_test, class_names):
     """Every model of every pack file (contract.check_packs has made sure each model is in exactly one): the
     per_class table (contract.PER_CLASS_COLUMNS) and mean_prob."""

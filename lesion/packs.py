@@ -1,8 +1,11 @@
-"""The train stage's work: plan the packs, keep the finished ones, train the rest, write each in the background.
+"""The train stage's work: reuse every finished model, train the others in packs, write each in the background.
 
-A pack file whose fingerprint (model code, train params, seeds, labels) matches the plan, and that reads back
-completely with its stored checksum, counts as trained, so an interrupted `dvc repro` resumes after the last
-finished pack; a damaged pack is trained again, files of an older plan and temporaries of killed runs are removed.
+A model's identity is its key (lesion.model.model_keys: code, train params, seed, label set), never its id or its
+pack: ids shift when trials are added, so every pack file that reads back intact is searched for wanted models.
+A pack whose models are all wanted under the same ids stays as it is; any other is rewritten with its wanted
+models only (under their current ids) or removed. The models left are planned into packs at the free pack
+indices, so growing a study trains only its new models, an interrupted `dvc repro` resumes after the last
+finished pack, and temporaries of killed runs are removed.
 """
 
 import shutil
@@ -14,22 +17,40 @@ from tqdm import tqdm
 from lesion import contract
 from lesion.errors import DamagedPackError, InputError, ParamsError, TrainingError
 from lesion.files import remove, stale_temporaries
-from lesion.model import fingerprint
+from lesion.model import model_keys
 from lesion.model.cnn import NUM_CLASSES
 
 
-def finished(path, model_ids, expected_fingerprint):
-    """The training history of the pack file if it holds these models, trained with the current fingerprint, and
-    reads back intact; None if the pack is still to train."""
-    if not path.exists():
-        return None
-    try:
-        pack = contract.read_pack(path)
-    except DamagedPackError as error:
-        print(f"note: {path} is damaged ({error.reason}); training it again")
-        return None
-    same = np.array_equal(pack.model_ids, model_ids) and pack.fingerprint == expected_fingerprint
-    return pack.history if same else None
+def reuse_finished(keys, model_ids):
+    """Keep every finished model whose key is wanted (`keys[i]` is model `model_ids[i]`'s), rewriting or removing
+    the pack files that hold others; return {model id: history} of the kept models."""
+    wanted = dict(zip(keys, model_ids.tolist()))
+    histories = {}
+    for path in contract.pack_files():
+        try:
+            pack = contract.read_pack(path)
+        except DamagedPackError as error:
+            print(f"note: {path} cannot be reused ({error.reason}); its models are trained again")
+            path.unlink()
+            continue
+        copies = [i for i, key in enumerate(pack.keys) if key in wanted and wanted[key] not in histories]
+        ids = np.array([wanted[pack.keys[i]] for i in copies], dtype=np.int64)
+        if not copies:
+            path.unlink()
+        elif len(copies) < len(pack.keys) or not np.array_equal(ids, pack.model_ids):
+            write_pack(path, pack.subset(copies, ids))
+        histories.update(zip(ids.tolist(), pack.history[copies]))
+    return histories
+
+
+def free_pack_paths(count):
+    """The first `count` pack paths no file holds yet: gaps first, so a resumed plan refills the same names."""
+    taken, paths, index = set(contract.pack_files()), [], 0
+    while len(paths) < count:
+        if contract.pack_path(index) not in taken:
+            paths.append(contract.pack_path(index))
+        index += 1
+    return paths
 
 
 def describe_models(ids):
@@ -65,62 +86,64 @@ def check_writes(writes):
         writes[-1].result()
 
 
-def sweep(paths):
-    """Remove pack files of an older plan and the temporaries of killed runs."""
+def sweep_temporaries():
+    """Remove the temporaries of killed runs."""
     contract.MODELS_DIR.mkdir(parents=True, exist_ok=True)
-    for stale in set(contract.pack_files()) - set(paths):
-        stale.unlink()
     for stale in stale_temporaries(contract.MODELS_DIR):
         remove(stale)
 
 
-def train_all(params, manifest, labels, x_train):
-    """Train every model of the manifest that has no finished pack; return the history (models, epochs, 2)."""
+def train_all(params, manifest, labels, x_train, test):
+    """Train every model of the manifest that is not finished already; `test` is (x_test, y_test), measured after
+    every epoch. Return (history (models, epochs, 3): training loss, training accuracy, test accuracy; the pack
+    size)."""
     import keras
 
+    from lesion.evaluation import PackEvaluator, test_accuracy
     from lesion.model.packing import choose_pack_size, plan_packs
     from lesion.model.trainer import PackTrainer, train_models
 
     check_inputs(params, labels)
     keras.config.set_dtype_policy(params["precision"])
+    sweep_temporaries()
+    seeds, ids = manifest.seed.to_numpy(), manifest.model_id.to_numpy()
+    keys = model_keys(params, seeds, labels)
+    histories = reuse_finished(keys, ids)
     pack_size = choose_pack_size(params["pack_size"], len(manifest))
-    packs = plan_packs(manifest, pack_size)
-    seeds = manifest.seed.to_numpy()
-    paths = [contract.pack_path(i) for i in range(len(packs))]
-    sweep(paths)
-    prints = [fingerprint(params, seeds[ids], labels[ids]) for ids in packs]
-    histories = {i: finished(paths[i], ids, prints[i]) for i, ids in enumerate(packs)}
-    todo = [i for i, history in histories.items() if history is None]
+    packs = plan_packs(manifest[~manifest.model_id.isin(list(histories))], pack_size)
+    paths = free_pack_paths(len(packs))
     steps = params["epochs"] * (labels.shape[1] // params["batch_size"])
-    print(f"{len(manifest)} models in {len(packs)} packs of {pack_size} on {params['backend']}; "
-          f"{len(packs) - len(todo)} packs already trained")
-    images = keras.ops.convert_to_tensor(x_train)
-    trainers = {}
+    print(f"{len(manifest)} models on {params['backend']}: {len(histories)} already trained, "
+          f"{sum(map(len, packs))} to train in {len(packs)} packs of {pack_size}")
+    images, (x_test, y_test) = keras.ops.convert_to_tensor(x_train), test
+    trainers, evaluators = {}, {}
     # One writer thread saves each finished pack while the next one trains, so the accelerator never waits on
     # the disk; a failed write stops training before the pack after next, and leaving the block waits for every
     # write, also when training stops with an error.
     with ThreadPoolExecutor(max_workers=1) as writer, tqdm(
-        total=sum(len(packs[i]) for i in todo) * steps, unit="model-step", unit_scale=True, desc="train",
-        smoothing=0.05, mininterval=1,
+        total=sum(map(len, packs)) * steps, unit="model-step", unit_scale=True, desc="train", smoothing=0.05,
+        mininterval=1,
     ) as bar:
         writes = []
-        for i in todo:
+        for path, pack_ids in zip(paths, packs):
             check_writes(writes)
-            ids = packs[i]
-            if len(ids) not in trainers:  # one compiled step per pack size (the last pack may be smaller)
-                trainers[len(ids)] = PackTrainer(len(ids), params["batch_size"], params["learning_rate"])
+            size = len(pack_ids)
+            if size not in trainers:  # one compiled step per pack size (the last pack may be smaller)
+                trainers[size] = PackTrainer(size, params["batch_size"], params["learning_rate"])
+                evaluators[size] = PackEvaluator(size)
+            tested = []
             try:
-                weights, history = train_models(trainers[len(ids)], labels[ids], images, seeds[ids], params["seed"],
-                                                params["epochs"], on_step=lambda: bar.update(len(ids)))
+                weights, history = train_models(
+                    trainers[size], labels[pack_ids], images, seeds[pack_ids], params["seed"], params["epochs"],
+                    on_step=lambda: bar.update(size),
+                    on_epoch=lambda w: tested.append(test_accuracy(evaluators[size], w, x_test, y_test, NUM_CLASSES)))
             except FloatingPointError as error:
-                raise TrainingError(f"loss became NaN or infinite in pack {i} (models {describe_models(ids)}) at "
-                                    f"epoch {error.args[0] + 1}: lower train.learning_rate or use precision "
+                raise TrainingError(f"loss became NaN or infinite in {path.stem} (models {describe_models(pack_ids)}) "
+                                    f"at epoch {error.args[0] + 1}: lower train.learning_rate or use precision "
                                     "float32") from None
-            writes.append(writer.submit(write_pack, paths[i], contract.Pack(ids, prints[i], history, weights)))
-            histories[i] = history
+            history = np.concatenate([history, np.stack(tested, axis=1)[..., None]], axis=-1).astype(np.float32)
+            writes.append(writer.submit(write_pack, path, contract.Pack(pack_ids, keys[pack_ids], history, weights)))
+            histories.update(zip(pack_ids.tolist(), history))
         for write in writes:
             write.result()
-    history = np.zeros((len(manifest), params["epochs"], 2), np.float32)
-    for ids, pack_history in zip(packs, histories.values()):
-        history[ids] = pack_history
-    return history
+    return np.stack([histories[i] for i in ids]), pack_size

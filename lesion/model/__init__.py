@@ -1,7 +1,7 @@
 """Exactly the code trained weights depend on: architecture, packed layers, Adam, trainer, autodiff, packing.
 
-`fingerprint` hashes every file of this folder, and dvc.yaml's train stage depends on the folder, so DVC and the
-resume check can never disagree about which code shaped a pack's weights.
+`model_keys` hashes every file of this folder into each model's identity, and dvc.yaml's train stage depends on the
+folder, so DVC and the reuse of finished models can never disagree about which code shaped a model's weights.
 """
 
 import hashlib
@@ -18,13 +18,27 @@ def source_files():
     return sorted(path for path in FOLDER.rglob("*") if path.is_file() and "__pycache__" not in path.parts)
 
 
-def fingerprint(train_params, seeds, labels):
-    """What a pack's weights depend on: this folder's code, the train params (not the pack size), the models'
-    seeds and label sets."""
+def code_and_params_digest(train_params):
+    """What every model's weights depend on besides its own seed and labels: this folder's code and the train
+    params (not the pack size, which never changes a model)."""
     settings = {key: value for key, value in train_params.items() if key != "pack_size"}
     digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
     for path in source_files():
         digest.update(str(path.relative_to(FOLDER)).encode() + b"\0" + path.read_bytes())
-    digest.update(np.ascontiguousarray(seeds, np.int64).tobytes())
-    digest.update(np.ascontiguousarray(labels).tobytes())
     return digest.hexdigest()
+
+
+def model_keys(train_params, seeds, labels):
+    """Each model's identity: a hash of the code, the train params, its seed and its label set.
+
+    Two models with the same key have the same weights whatever their model ids or packs, so a grown study
+    reuses every finished model (lesion.packs).
+    """
+    shared = code_and_params_digest(train_params).encode()
+    keys = []
+    for seed, label_set in zip(seeds, labels):
+        digest = hashlib.sha256(shared)
+        digest.update(np.int64(seed).tobytes())
+        digest.update(np.ascontiguousarray(label_set).tobytes())
+        keys.append(digest.hexdigest())
+    return np.array(keys)

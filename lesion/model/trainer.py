@@ -59,11 +59,13 @@ class PackTrainer:
         trainable, optimizer_state = self.optimizer.update(trainable, grads, optimizer_state)
         return trainable, optimizer_state, totals + ops.stack([loss, accuracy], axis=1), step + 1
 
-    def train(self, weights, labels, images, model_seeds, train_seed, epochs, on_step=lambda: None):
+    def train(self, weights, labels, images, model_seeds, train_seed, epochs, on_step=lambda: None,
+              on_epoch=lambda trainable: None):
         """Train one pack from `weights` (stacked numpy arrays) on `labels` (K, N).
 
-        `images` is the device tensor of training images (N, 32, 32, 3) uint8. Returns the trained weights and
-        the history (K, epochs, 2) of mean training loss and accuracy per copy and epoch. Raises
+        `images` is the device tensor of training images (N, 32, 32, 3) uint8. `on_epoch` sees the weights after
+        each epoch (the caller measures test accuracy; it cannot change training). Returns the trained weights
+        and the history (K, epochs, 2) of mean training loss and accuracy per copy and epoch. Raises
         FloatingPointError(epoch) when a loss stops being finite.
         """
         trainable = [ops.convert_to_tensor(w) for w in weights]
@@ -83,9 +85,12 @@ class PackTrainer:
             history[:, epoch] = ops.convert_to_numpy(totals) / steps
             if not np.isfinite(history[:, epoch, 0]).all():
                 raise FloatingPointError(epoch)
+            on_epoch(trainable)
         return [ops.convert_to_numpy(w) for w in trainable], history
 
 
-def train_models(trainer, labels, images, model_seeds, train_seed, epochs, on_step=lambda: None):
+def train_models(trainer, labels, images, model_seeds, train_seed, epochs, on_step=lambda: None,
+                 on_epoch=lambda trainable: None):
     """Train one pack of models from their seeded starting weights: (weights, history) as PackTrainer.train."""
-    return trainer.train(initial_pack_weights(model_seeds), labels, images, model_seeds, train_seed, epochs, on_step)
+    return trainer.train(initial_pack_weights(model_seeds), labels, images, model_seeds, train_seed, epochs, on_step,
+                         on_epoch)

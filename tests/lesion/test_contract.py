@@ -46,7 +46,7 @@ def test_manifest_round_trip_keeps_empty_class_names(inside):
 def write_two_packs():
     for index, ids in enumerate([np.array([0, 2]), np.array([1, 3])]):
         weights = [np.stack([np.full((2, 3), m, np.float32) for m in ids]), ids.astype(np.float32)]
-        contract.write_pack(contract.pack_path(index), contract.Pack(ids, f"print{index}", np.zeros((2, 1, 2)),
+        contract.write_pack(contract.pack_path(index), contract.Pack(ids, np.array([f"key{m}" for m in ids]), np.zeros((2, 1, 3)),
                                                                      weights))
 
 
@@ -54,7 +54,7 @@ def test_packs_round_trip_and_weights_come_in_the_asked_order(inside):
     write_two_packs()
     assert contract.pack_files() == [contract.pack_path(0), contract.pack_path(1)]
     pack = contract.read_pack(contract.pack_path(1))
-    assert pack.fingerprint == "print1" and pack.model_ids.tolist() == [1, 3] and pack.weights[1].tolist() == [1, 3]
+    assert pack.keys.tolist() == ["key1", "key3"] and pack.model_ids.tolist() == [1, 3] and pack.weights[1].tolist() == [1, 3]
     ids, weights = contract.read_weights([3, 0])
     assert ids.tolist() == [3, 0] and weights[1].tolist() == [3, 0] and weights[0][0, 1, 2] == 3
     with pytest.raises(InputError, match=r"models \[7\] are not in data/models: train them first"):
@@ -80,7 +80,7 @@ def test_a_damaged_pack_is_named_not_read(inside, damage):
         flip_byte(path, path.read_bytes().index(np.float32(3).tobytes()))  # same size, one weight changed
     else:  # a pack whose arrays read fine but are not the ones it was written with
         pack = contract.read_pack(path)
-        contract.save_npz(path, model_ids=pack.model_ids, fingerprint=pack.fingerprint, history=pack.history + 1,
+        contract.save_npz(path, model_ids=pack.model_ids, keys=pack.keys, history=pack.history + 1,
                           checksum=contract.pack_checksum(pack), w0=pack.weights[0], w1=pack.weights[1])
     with pytest.raises(DamagedPackError) as error:
         contract.read_pack(path)

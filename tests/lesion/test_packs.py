@@ -1,24 +1,70 @@
-"""Which packs count as trained (the same models with the current fingerprint), and a diverging run's error."""
+"""Finished models are found by their key whatever their id or pack; a grown study trains only its new models; a
+diverging run's error."""
 
 import numpy as np
 import pytest
 
 from lesion import contract, params
 from lesion.errors import InputError, ParamsError, TrainingError
-from lesion.packs import check_inputs, describe_models, finished, sweep, train_all
+from lesion.packs import check_inputs, describe_models, free_pack_paths, reuse_finished, sweep_temporaries, train_all
 from tests.conftest import REPO
 from tests.fixtures.tiny import TRAIN, write_inputs
 
 
-def test_a_pack_is_finished_only_for_the_same_models_and_fingerprint(tmp_path):
-    path = tmp_path / "pack_00000.npz"
-    ids = np.array([0, 2])
-    assert finished(path, ids, "abc") is None
-    history = np.arange(4.0).reshape(2, 1, 2)
-    contract.write_pack(path, contract.Pack(ids, "abc", history, [np.zeros((2, 3))]))
-    np.testing.assert_array_equal(finished(path, ids, "abc"), history)  # its history, read back
-    assert finished(path, ids, "abd") is None  # changed params, code, seeds or labels
-    assert finished(path, np.array([0, 1]), "abc") is None  # another plan
+def write_pack(index, ids, keys):
+    """A pack whose copies' weights and history are their keys' numbers, so a copy is known wherever it lands."""
+    numbers = np.array([int(key[1:]) for key in keys], np.float32)
+    history = np.repeat(numbers[:, None, None], 3, axis=2)
+    contract.write_pack(contract.pack_path(index), contract.Pack(np.array(ids), np.array(keys), history,
+                                                                 [numbers[:, None] * np.ones((1, 3), np.float32)]))
+
+
+def test_finished_models_are_found_by_key_whatever_their_id_or_pack(tmp_path, monkeypatch):
+    """A study that grew (k5, k6 new, ids shifted) and lost a model (k2): kept packs keep their bytes, renamed ones
+    are rewritten with the current ids, packs of unwanted models only are removed."""
+    monkeypatch.chdir(tmp_path)
+    contract.MODELS_DIR.mkdir(parents=True)
+    write_pack(0, [0, 1], ["k0", "k1"])  # same ids now: untouched
+    write_pack(1, [2, 3], ["k2", "k3"])  # k2 dropped, k3 now model 4
+    write_pack(2, [4], ["k4"])  # k4 now model 2
+    write_pack(3, [5], ["k9"])  # not wanted at all
+    untouched = contract.pack_path(0).read_bytes()
+    keys = ["k0", "k1", "k4", "k5", "k3", "k6"]
+    histories = reuse_finished(keys, np.arange(6))
+    assert sorted(histories) == [0, 1, 2, 4]
+    assert [histories[i][0, 0] for i in (0, 1, 2, 4)] == [0, 1, 4, 3]  # each model's own history
+    assert contract.pack_path(0).read_bytes() == untouched
+    assert [p.name for p in contract.pack_files()] == ["pack_00000.npz", "pack_00001.npz", "pack_00002.npz"]
+    renamed = contract.read_pack(contract.pack_path(1))
+    assert renamed.model_ids.tolist() == [4] and renamed.keys.tolist() == ["k3"] and renamed.weights[0][0, 0] == 3
+    assert contract.read_pack(contract.pack_path(2)).model_ids.tolist() == [2]
+    assert free_pack_paths(2) == [contract.pack_path(3), contract.pack_path(4)]
+
+
+def test_a_model_held_twice_is_kept_once(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    contract.MODELS_DIR.mkdir(parents=True)
+    write_pack(0, [0], ["k0"])
+    write_pack(1, [0, 1], ["k0", "k1"])
+    assert sorted(reuse_finished(["k0", "k1"], np.arange(2))) == [0, 1]
+    assert [contract.read_pack(p).keys.tolist() for p in contract.pack_files()] == [["k0"], ["k1"]]
+
+
+def test_a_grown_study_trains_only_its_new_models(tmp_path, monkeypatch):
+    """Two clean models trained, then five wanted: three are trained, and the first two keep their packs' bytes."""
+    monkeypatch.chdir(tmp_path)
+    write_inputs(tmp_path)
+    settings = {**params.load("train", path=REPO / "params.yaml"), **TRAIN, "pack_size": 1, "epochs": 1}
+    manifest, labels = contract.read_manifest(), contract.read_labels()
+    data = contract.read_dataset("x_train", "x_test", "y_test")
+    test = (data["x_test"], data["y_test"])
+    first, _ = train_all(settings, manifest[manifest.kind == "clean"], labels, data["x_train"], test)
+    before = {p.name: p.read_bytes() for p in contract.pack_files()}
+    history, pack_size = train_all(settings, manifest.iloc[:5], labels, data["x_train"], test)
+    assert pack_size == 1 and history.shape == (5, 1, 3)
+    np.testing.assert_array_equal(history[:2], first)
+    assert before == {p.name: p.read_bytes() for p in contract.pack_files()[:2]}
+    assert len(contract.pack_files()) == 5
 
 
 def test_models_are_named_by_id_and_long_lists_cut():
@@ -30,10 +76,11 @@ def test_a_diverging_loss_names_the_pack_models_and_epoch(tmp_path, monkeypatch)
     monkeypatch.chdir(tmp_path)
     write_inputs(tmp_path)
     settings = {**params.load("train", path=REPO / "params.yaml"), **TRAIN, "learning_rate": 1e12, "epochs": 3}
-    x_train = contract.read_dataset("x_train")["x_train"]
-    with pytest.raises(TrainingError, match=r"^loss became NaN or infinite in pack 0 \(models 0, 2\) at epoch \d: "
+    data = contract.read_dataset("x_train", "x_test", "y_test")
+    with pytest.raises(TrainingError, match=r"^loss became NaN or infinite in pack_00000 \(models 0, 2\) at epoch \d: "
                                             "lower train.learning_rate or use precision float32$"):
-        train_all(settings, contract.read_manifest(), contract.read_labels(), x_train)
+        train_all(settings, contract.read_manifest(), contract.read_labels(), data["x_train"],
+                  (data["x_test"], data["y_test"]))
 
 
 def test_labels_outside_the_classes_and_a_batch_larger_than_the_data_are_refused():
@@ -56,24 +103,28 @@ def test_a_failed_write_stops_training_at_once(tmp_path, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(contract, "write_pack", no_space)
+    data = contract.read_dataset("x_train", "x_test", "y_test")
     with pytest.raises(TrainingError) as error:
-        train_all(settings, contract.read_manifest(), contract.read_labels(), contract.read_dataset("x_train")["x_train"])
+        train_all(settings, contract.read_manifest(), contract.read_labels(), data["x_train"],
+                  (data["x_test"], data["y_test"]))
     assert str(error.value).startswith("cannot write data/models/pack_00000.npz: No space left on device (")
     assert "free space and rerun dvc repro train, finished packs are kept" in str(error.value)
     assert len(trained) <= 2  # of six packs
 
 
-def test_stale_temporaries_and_packs_of_an_older_plan_are_swept(tmp_path, monkeypatch):
+def test_stale_temporaries_are_swept(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     contract.MODELS_DIR.mkdir(parents=True)
-    for name in (".pack_00001.npz.x1y2.tmp", "pack_00009.npz", "pack_00000.npz"):
+    for name in (".pack_00001.npz.x1y2.tmp", "pack_00000.npz"):
         (contract.MODELS_DIR / name).write_bytes(b"old")
-    sweep([contract.pack_path(0)])
+    sweep_temporaries()
     assert sorted(p.name for p in contract.MODELS_DIR.iterdir()) == ["pack_00000.npz"]
 
 
-def test_a_damaged_pack_is_not_finished(tmp_path, capsys):
-    path = tmp_path / "pack_00000.npz"
-    path.write_bytes(b"")
-    assert finished(path, np.array([0]), "abc") is None
-    assert capsys.readouterr().out.startswith(f"note: {path} is damaged (")
+def test_a_damaged_pack_is_removed_and_its_models_trained_again(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    contract.MODELS_DIR.mkdir(parents=True)
+    contract.pack_path(0).write_bytes(b"")
+    assert reuse_finished(["k0"], np.arange(1)) == {}
+    assert capsys.readouterr().out.startswith(f"note: {contract.pack_path(0)} cannot be reused (")
+    assert contract.pack_files() == []

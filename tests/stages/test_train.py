@@ -1,5 +1,7 @@
-"""Stage `train` on a tiny synthetic set: every model written, resume, retrain on changed params, NaN stop."""
+"""Stage `train` on a tiny synthetic set: every model written with its test accuracy per epoch, resume, a grown
+study trains only its new models, retrain on changed params, NaN stop."""
 
+import json
 import shutil
 import signal
 import subprocess
@@ -11,18 +13,56 @@ import pandas as pd
 import pytest
 
 from lesion import contract
+from lesion.backend import cpu_name
+from lesion.evaluation import PackEvaluator
 from lesion.files import stale_temporaries
 from tests.conftest import run_module, stage_env, write_params
-from tests.fixtures.tiny import TRAIN, write_inputs
+from tests.fixtures.tiny import CORRUPT, TRAIN, write_inputs
 
 
 def test_train_writes_every_model_and_curves(trained_study):
     project, result = trained_study
-    assert "6 models in 3 packs of 2" in result.stdout
+    assert "6 models on tensorflow: 0 already trained, 6 to train in 3 packs of 2" in result.stdout
     ids = np.concatenate([np.load(p)["model_ids"] for p in contract.pack_files(project / contract.MODELS_DIR)])
     assert sorted(ids) == list(range(6))
     curve = pd.read_csv(project / "metrics/training/plots/metrics/clean/loss.tsv", sep="\t")
     assert list(curve.step) == [0, 1] and curve.loss.iloc[1] < curve.loss.iloc[0]
+    run = json.loads((project / contract.TRAIN_RUN).read_text())
+    assert run == {"backend": "tensorflow", "device": cpu_name(), "precision": "float32", "epochs": 2, "pack_size": 2}
+
+
+def test_the_last_test_accuracy_is_what_the_evaluator_measures(trained_study):
+    """History's third column after the last epoch: each model's accuracy on the whole test set, as the evaluate
+    stage's forward pass computes it from the final weights."""
+    project = trained_study[0]
+    packs = [contract.read_pack(path) for path in contract.pack_files(project / contract.MODELS_DIR)]
+    with np.load(project / contract.DATASET) as data:
+        x_test, y_test = data["x_test"], data["y_test"]
+    for pack in packs:
+        probs = PackEvaluator(len(pack.model_ids)).predict(pack.weights, x_test)
+        np.testing.assert_allclose(pack.history[:, -1, 2], (probs.argmax(-1) == y_test).mean(axis=1), atol=1e-6)
+    curve = pd.read_csv(project / contract.CURVE_TABLES / "swap/test_accuracy.tsv", sep="\t")
+    manifest = pd.read_csv(project / contract.MANIFEST)
+    swap = [h for pack in packs for h, i in zip(pack.history, pack.model_ids) if manifest.kind[i] == "swap"]
+    np.testing.assert_allclose(curve.test_accuracy, np.mean(swap, axis=0)[:, 2], rtol=1e-6)
+
+
+def test_adding_trials_trains_only_the_new_models(trained):
+    """corrupt.trials 2 -> 3: the six models keep their weights under their shifted ids, three are trained."""
+    before = {str(key): weights for pack in map(contract.read_pack, contract.pack_files(trained / contract.MODELS_DIR))
+              for key, weights in zip(pack.keys, pack.weights[0])}
+    write_inputs(trained, dict(CORRUPT, trials=3))
+    result = run_module(trained, "train", check=True)
+    assert "8 models on tensorflow: 6 already trained, 2 to train in 1 packs of 2" in result.stdout
+    packs = list(map(contract.read_pack, contract.pack_files(trained / contract.MODELS_DIR)))
+    assert sorted(np.concatenate([pack.model_ids for pack in packs])) == list(range(8))
+    manifest = pd.read_csv(trained / contract.MANIFEST)
+    for pack in packs:
+        for key, model_id, weights in zip(pack.keys, pack.model_ids, pack.weights[0]):
+            if str(key) in before:
+                np.testing.assert_array_equal(weights, before[str(key)])
+            else:
+                assert manifest.trial[model_id] == 2
 
 
 def test_resume_trains_only_unfinished_and_damaged_packs(trained_study, trained):
@@ -36,8 +76,8 @@ def test_resume_trains_only_unfinished_and_damaged_packs(trained_study, trained)
     damaged.write_bytes(bytes(data))
     untouched = (trained / contract.pack_path(0)).stat().st_mtime_ns
     result = run_module(trained, "train", check=True)
-    assert "1 packs already trained" in result.stdout
-    assert f"note: {contract.pack_path(1)} is damaged (" in result.stdout
+    assert "6 models on tensorflow: 2 already trained, 4 to train in 2 packs of 2" in result.stdout
+    assert f"note: {contract.pack_path(1)} cannot be reused (" in result.stdout
     assert {path.name: path.read_bytes() for path in contract.pack_files(trained / contract.MODELS_DIR)} == reference
     assert (trained / contract.pack_path(0)).stat().st_mtime_ns == untouched  # not trained again
 
@@ -46,7 +86,7 @@ def test_resume_trains_only_unfinished_and_damaged_packs(trained_study, trained)
 def test_changed_params_retrain_everything(trained):
     project = trained
     write_params(project, train=dict(TRAIN, epochs=1))
-    assert "0 packs already trained" in run_module(project, "train", check=True).stdout
+    assert ": 0 already trained, 6 to train" in run_module(project, "train", check=True).stdout
 
 
 @pytest.mark.slow
@@ -56,7 +96,7 @@ def test_nan_loss_stops_with_pack_and_epoch(project):
     result = run_module(project, "train")
     assert result.returncode == 1
     error = result.stderr.strip().splitlines()[-1]
-    assert error.startswith("error: loss became NaN or infinite in pack 0 (models 0, 2) at epoch"), error
+    assert error.startswith("error: loss became NaN or infinite in pack_00000 (models 0, 2) at epoch"), error
 
 
 def interrupt_training(project, sig):
@@ -90,7 +130,7 @@ def test_an_interrupted_run_resumes_to_the_same_bytes(trained_study, tmp_path, s
     kept = {path.name: path.stat().st_mtime_ns for path in contract.pack_files(project / contract.MODELS_DIR)}
     assert kept  # the first pack survived the interruption
     result = run_module(project, "train", check=True)
-    assert f"{len(kept)} packs already trained" in result.stdout
+    assert f": {2 * len(kept)} already trained" in result.stdout
     after = contract.pack_files(project / contract.MODELS_DIR)
     assert {path.name: path.read_bytes() for path in after} == reference
     assert all(path.stat().st_mtime_ns == kept[path.name] for path in after if path.name in kept)

@@ -1,4 +1,5 @@
-"""A pack's fingerprint covers every file of the model folder, and nothing dvc.yaml's train stage leaves out."""
+"""A model's key covers every file of the model folder, the train params, its seed and its labels, and nothing
+dvc.yaml's train stage leaves out."""
 
 import shutil
 
@@ -7,12 +8,17 @@ import pytest
 import yaml
 
 import lesion.model
-from lesion.model import fingerprint, source_files
+from lesion.model import model_keys, source_files
 from tests.conftest import REPO
 
 PARAMS = {"backend": "tensorflow", "epochs": 1, "batch_size": 8, "learning_rate": 1e-3, "pack_size": 2,
           "precision": "float32", "seed": 0}
 SEEDS, LABELS = np.array([1, 2]), np.zeros((2, 5), np.uint8)
+
+
+def fingerprint(train_params, seeds, labels):
+    """Both models' keys, as one comparable tuple."""
+    return tuple(model_keys(train_params, seeds, labels))
 
 
 @pytest.fixture
@@ -45,6 +51,13 @@ def test_params_seeds_and_labels_count_but_not_the_pack_size():
     assert fingerprint(dict(PARAMS, epochs=2), SEEDS, LABELS) != before
     assert fingerprint(PARAMS, SEEDS + 1, LABELS) != before
     assert fingerprint(PARAMS, SEEDS, LABELS + 1) != before
+
+
+def test_a_key_is_the_models_own_whatever_else_is_packed_with_it():
+    keys = model_keys(PARAMS, SEEDS, LABELS)
+    assert keys[0] != keys[1]  # different seeds
+    assert model_keys(PARAMS, SEEDS[::-1], LABELS[::-1]).tolist() == keys[::-1].tolist()
+    assert model_keys(PARAMS, SEEDS[1:], LABELS[1:]).tolist() == keys[1:].tolist()
 
 
 def test_the_train_stage_depends_on_the_whole_model_folder():
