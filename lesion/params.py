@@ -115,11 +115,11 @@ SCHEMA = {
         "verify": (Boolean(), "check every batch file's md5 against the official release"),
     },
     "corrupt": {
-        "pairs": (Pairs(allow_all=True), "the swapped pairs: 'all' 45 unordered pairs, or a list"),
         "trials": (Integer(2), "label sets (models) per pair; the statistics need two"),
         "clean_trials": (Integer(2), "clean baseline models"),
         "fraction": (Number(0, 1, open_low=True), "share of each class of a pair relabeled as the other"),
         "seed": (Integer(0), "base of every model's seed"),
+        "pairs": (Pairs(allow_all=True), "the swapped pairs: 'all' 45 unordered pairs, or a list"),
     },
     "train": {
         "backend": (Choice("tensorflow", "jax", "torch"), "Keras backend (only speed differs)"),
@@ -142,7 +142,6 @@ SCHEMA = {
     },
     "visualize": {
         "trial": (Integer(0), "trial whose models are shown"),
-        "pairs": (Pairs(allow_all=False), "swapped pairs shown beside the clean model"),
         "steps": (Integer(1), "Adam steps of each optimization"),
         "dream_steps": (Integer(1), "Adam steps of DeepDream"),
         "learning_rate": (Number(0, open_low=True), "input-space Adam's learning rate"),
@@ -151,11 +150,12 @@ SCHEMA = {
         "lp_weight": (Number(0), "weight of the L6-norm penalty"),
         "tv_weight": (Number(0), "weight of the total-variation penalty (also the inversion prior)"),
         "jitter": (Integer(0), "random shift, in pixels, at every step"),
-        "scale": (Interval(), "random zoom range at every step"),
         "images": (Integer(1), "test images dreamed on and inverted"),
         "linear_epochs": (Integer(1), "epochs of the linear reference classifier"),
         "dpi": (Integer(20, 600), "resolution of every image"),
         "seed": (Integer(0), "seed of starts, jitter and zoom"),
+        "scale": (Interval(), "random zoom range at every step"),
+        "pairs": (Pairs(allow_all=False), "swapped pairs shown beside the clean model"),
     },
 }
 
