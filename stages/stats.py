@@ -27,7 +27,7 @@ def main():
     if not study.clean.any():
         print("note: no clean models: the lesion model reports specific effects and the Welch contrast only; "
               "effect_bits (against a network that learned every class) needs corrupt.clean_trials")
-    summary = summarize(study, welch_table, kl_table, vs_clean, settings["alpha"])
+    summary = summarize(study, welch_table, kl_table, settings["alpha"])
     summary.update(lesion_summary(effects, interactions, pooled, settings["alpha"]))
     for path, table in zip(TABLES, tables):
         contract.write_table(path, table)

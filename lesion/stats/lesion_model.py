@@ -319,14 +319,14 @@ def lesion_model(study, params):
     fits = [fit_ols(row.y, row.additive()) for row in rows]
     lofs = [lack_of_fit(row) for row in rows]
     summaries = [row_summary(study, row, fit, lof, params) for row, fit, (lof, _) in zip(rows, fits, lofs)]
-    lof_F, lof_p = pooled_lack_of_fit([pooled for _, pooled in lofs])
+    _, lof_p = pooled_lack_of_fit([pooled for _, pooled in lofs])
     cell_level = bool(np.isfinite(lof_p) and lof_p < params["alpha"])
     tables = []
     for row, fit, summary in zip(rows, fits, summaries):
         inflation = max(1.0, summary["lof_F"]) if cell_level and np.isfinite(summary["lof_F"]) else 1.0
         tables.append(row_effects(study, row, fit, params, inflation, cell_level))
     effects = adjusted(pd.concat(tables, ignore_index=True))
-    pooled = dict(lack_of_fit_F=lof_F, lack_of_fit_p=lof_p, inference="cell" if cell_level else "additive")
+    pooled = dict(lack_of_fit_p=lof_p, inference="cell" if cell_level else "additive")
     return effects, pd.DataFrame(summaries), interactions(rows, study.classes), pooled
 
 
