@@ -43,7 +43,7 @@ CAPTIONS = {
                       "KL divergence, in bits, of the mean predicted distribution of swap models that learned both "
                       "classes from that of all swap models that learned the row class. Brighter is a larger "
                       "move; 0 is none. Grey cells: no swap model corrupted the column class while keeping the "
-                      "row class, so there is nothing to compare.",
+                      "row class, or none kept both, so there is nothing to compare.",
     "loglik.png": "Test log-likelihood per class as the difference from the clean baseline, in bits (the clean "
                   "models' mean is under each class name): top, swap models that kept the class (how much a "
                   "lesion of some other pair costs it); bottom, swap models whose swapped pair contains the class "
@@ -141,7 +141,8 @@ def lesioned_apart(study):
 
 
 def kl_heatmap(kl, study):
-    """KL in bits; a cell no swap model tests (the column never corrupted apart from the row) is grey, not 0."""
+    """KL in bits; a cell no swap model tests is grey, not 0: the stats' NaN (no model kept both classes) and a
+    column never corrupted apart from the row (then both distributions are the same models' and KL is 0)."""
     bits = matrix(kl, "kl_bits", study.classes).copy()
     bits[~lesioned_apart(study)] = np.nan
     labels = np.where(np.isfinite(bits), np.char.mod("%.2g", bits), "")
