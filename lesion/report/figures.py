@@ -72,6 +72,11 @@ def matrix(table, column, classes):
     return wide.reindex(index=classes, columns=classes).to_numpy(float)
 
 
+def luminance(rgba):
+    """Perceived brightness of a colour, 0 (black) to 1 (white): white text goes on cells under about 0.45."""
+    return 0.299 * rgba[0] + 0.587 * rgba[1] + 0.114 * rgba[2]
+
+
 def heatmap(values, labels, classes, cmap, norm, colorbar, title, xlabel="confused class (corrupted in sample A)"):
     """A labeled classes x classes heatmap; `labels` are the cells' texts (empty: none)."""
     fig, ax = plt.subplots(figsize=(8.5, 7.2))
@@ -82,8 +87,9 @@ def heatmap(values, labels, classes, cmap, norm, colorbar, title, xlabel="confus
     ax.set_xlabel(xlabel)
     ax.set_ylabel("target class")
     for (row, column), text in np.ndenumerate(labels):
-        ax.text(column, row, text, ha="center", va="center", fontsize=MIN_FONT,
-                path_effects=[withStroke(linewidth=2, foreground="white")])
+        dark = np.isfinite(values[row, column]) and luminance(image.cmap(image.norm(values[row, column]))) < 0.45
+        ax.text(column, row, text, ha="center", va="center", fontsize=MIN_FONT, color="white" if dark else "black",
+                path_effects=[withStroke(linewidth=2, foreground="black" if dark else "white")])
     fig.colorbar(image, ax=ax, label=colorbar)
     ax.set_title(title)
     fig.tight_layout()
@@ -258,7 +264,7 @@ def accuracy_figure(study, few=20):
 def confusion_groups(study, count=5):
     """(title, model mask) of the confusion grids: the clean models, then up to `count` swapped pairs, those the
     clean models already confuse most first (every pair in manifest order when there are no clean models)."""
-    groups = [(f"clean ({study.clean.sum()} models)", study.clean)] if study.clean.any() else []
+    groups = [(f"clean\n({study.clean.sum()} models)", study.clean)] if study.clean.any() else []
     pairs = list(dict.fromkeys(zip(study.manifest.class_a[study.swap], study.manifest.class_b[study.swap])))
     if study.clean.any() and len(pairs) > count:
         clean = study.mean_prob()[study.clean].mean(axis=0)
@@ -266,7 +272,7 @@ def confusion_groups(study, count=5):
         pairs.sort(key=lambda pair: -(clean[index[pair[0]], index[pair[1]]] + clean[index[pair[1]], index[pair[0]]]))
     for a, b in pairs[:count]:
         mask = (study.swap & (study.manifest.class_a == a) & (study.manifest.class_b == b)).to_numpy()
-        groups.append((f"{a} \u2194 {b} swapped ({mask.sum()} models)", mask))
+        groups.append((f"{a} \u2194 {b} swapped\n({mask.sum()} models)", mask))
     return groups
 
 

@@ -106,8 +106,8 @@ def test_confusion_grids_show_mean_probabilities(small):
     study, mean_prob = small
     fig = figures.confusion_figure(study)
     panels = [ax for ax in fig.axes if ax.images and ax.get_title()]
-    assert [ax.get_title() for ax in panels] == ["clean (4 models)", "automobile \u2194 truck swapped (3 models)",
-                                                 "cat \u2194 dog swapped (3 models)"]
+    assert [ax.get_title() for ax in panels] == ["clean\n(4 models)", "automobile \u2194 truck swapped\n(3 models)",
+                                                 "cat \u2194 dog swapped\n(3 models)"]
     np.testing.assert_allclose(panels[0].images[0].get_array(), mean_prob[study.clean].mean(axis=0).T, rtol=1e-6)
     pair = (study.manifest.class_a == "cat").to_numpy()
     np.testing.assert_allclose(panels[2].images[0].get_array(), mean_prob[pair].mean(axis=0).T, rtol=1e-6)
@@ -121,7 +121,7 @@ def test_confusion_shows_the_pairs_the_clean_models_confuse_most(small):
     clean = mean_prob[study.clean].mean(axis=0)
     i = {name: k for k, name in enumerate(study.classes)}
     best = max(PAIRS, key=lambda p: clean[i[p[0]], i[p[1]]] + clean[i[p[1]], i[p[0]]])
-    assert titles == ["clean (4 models)", f"{best[0]} \u2194 {best[1]} swapped (3 models)"]
+    assert titles == ["clean\n(4 models)", f"{best[0]} \u2194 {best[1]} swapped\n(3 models)"]
 
 
 def test_no_text_under_8_points(small):
