@@ -47,14 +47,17 @@ EFFECTS = PLOT_DATA / "effects.csv"
 SPECIFIC_EFFECTS = PLOT_DATA / "specific_effects.csv"
 CLASS_ACCURACY = PLOT_DATA / "class_accuracy.csv"
 REPORT = Path("plots/report.html")
+PROVENANCE = Path("metrics/provenance.json")  # what produced the report: params, data checksum, training, code
 VIS = Path("plots/vis")
+VIS_PAGE = VIS / "index.html"  # the visualize stage's own gallery, linked (never read) by the report
 
 # The stage that writes each artifact (dvc.yaml's outs), named when an input is missing.
 WRITER = {
     DATASET: "download", MANIFEST: "corrupt", LABELS: "corrupt", MODELS_DIR: "train", CURVES: "train",
     PER_CLASS: "evaluate", CONFUSION: "evaluate", EVAL_METRICS: "evaluate", WELCH: "stats", VS_CLEAN: "stats",
     KL: "stats", SUMMARY: "stats", SIGNIFICANT: "stats", LESION_EFFECTS: "stats", LESION_ROWS: "stats",
-    LESION_INTERACTIONS: "stats", LESION_KL: "stats", VIS: "visualize",
+    LESION_INTERACTIONS: "stats", LESION_KL: "stats", FIGURES: "plots", PLOT_DATA: "plots", REPORT: "plots",
+    PROVENANCE: "plots", VIS: "visualize",
 }
 
 DATASET_ARRAYS = ("x_train", "y_train", "x_test", "y_test", "class_names")
@@ -331,6 +334,16 @@ def read_curves():
 def write_train_run(run):
     """metrics/training/run.json: the train stage's backend, device, precision and epochs, for provenance."""
     write_metrics(TRAIN_RUN, run)
+
+
+def write_provenance(record):
+    """metrics/provenance.json: the plots stage's record of what produced the results (lesion.report.provenance)."""
+    save_text(PROVENANCE, json.dumps(record, indent=2, sort_keys=False) + "\n")
+
+
+def read_provenance():
+    require(PROVENANCE)
+    return json.loads(PROVENANCE.read_text())
 
 
 def read_train_run():

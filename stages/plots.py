@@ -1,15 +1,18 @@
-"""Stage `plots`: the study's figures (plots/figures), tables for DVC's own plots (plots/data) and the
-self-contained report (plots/report.html), which also embeds the visualize stage's images when they exist."""
+"""Stage `plots`: the study's figures (plots/figures), tables for DVC's own plots (plots/data), the provenance
+(metrics/provenance.json) and the report (plots/report.html), which links the figures beside it and the visualize
+stage's own page (never reading plots/vis, so its bytes do not depend on it)."""
 
 from lesion import contract, params
 from lesion.report import figures
 from lesion.report.page import write_report
+from lesion.report.provenance import provenance
 from lesion.report.tables import plot_data
 from lesion.files import atomic_folder
 from lesion.stage import run_stage
+from lesion.stats.power import study_power, trials_per_pair
 from lesion.study import load_study
 
-OUTPUTS = [contract.FIGURES, contract.PLOT_DATA, contract.REPORT]
+OUTPUTS = [contract.FIGURES, contract.PLOT_DATA, contract.REPORT, contract.PROVENANCE]
 
 
 def main():
@@ -19,26 +22,32 @@ def main():
     summary, evaluation = contract.read_metrics(contract.SUMMARY), contract.read_metrics(contract.EVAL_METRICS)
     study = load_study()
     curves = contract.read_curves()
+    record = provenance()
     drawings = {
         "specific_heatmap.png": lambda: figures.specific_heatmap(effects, study.classes, summary["alpha"]),
         "forest.png": lambda: figures.forest_figure(effects),
         "t_heatmap.png": lambda: figures.t_heatmap(welch, study.classes, summary["alpha"]),
-        "kl_heatmap.png": lambda: figures.kl_heatmap(kl, study.classes),
+        "kl_heatmap.png": lambda: figures.kl_heatmap(kl, study),
         "loglik.png": lambda: figures.loglik_figure(study),
         "accuracy.png": lambda: figures.accuracy_figure(study),
+        "confusion.png": lambda: figures.confusion_figure(study),
         "training.png": lambda: figures.training_figure(curves),
         "architecture.png": figures.architecture_figure,
     }
     if not curves:
         del drawings["training.png"]
+    if effects.specific_t.isna().all():  # the design identifies no specific effect: no empty panels
+        del drawings["specific_heatmap.png"], drawings["forest.png"]
     pngs = {name: figures.png_bytes(draw(), settings["dpi"]) for name, draw in drawings.items()}
     with atomic_folder(contract.FIGURES) as folder:  # the folder holds this run's figures, no stale one
         for name, png in pngs.items():
             (folder / name).write_bytes(png)
     plot_data(study, welch, effects)
-    write_report(welch, vs_clean, effects, summary, evaluation, pngs)
-    print(f"wrote {len(pngs)} figures to {contract.FIGURES}, plot data to {contract.PLOT_DATA} and "
-          f"{contract.REPORT}")
+    power = study_power(welch, effects, study.clean.sum(), trials_per_pair(study.manifest), summary["alpha"])
+    contract.write_provenance(record)
+    write_report(welch, vs_clean, effects, summary, evaluation, list(pngs), power, record)
+    print(f"wrote {len(pngs)} figures to {contract.FIGURES}, plot data to {contract.PLOT_DATA}, "
+          f"{contract.PROVENANCE} and {contract.REPORT}")
 
 
 if __name__ == "__main__":

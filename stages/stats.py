@@ -7,6 +7,7 @@ from lesion.files import save_text
 from lesion.stage import run_stage
 from lesion.stats.divergence import divergences
 from lesion.stats.lesion_model import lesion_kl, lesion_model
+from lesion.stats.power import study_power, trials_per_pair
 from lesion.stats.summary import lesion_summary, significant_markdown, summarize
 from lesion.stats.welch import clean_tests, welch_tests
 from lesion.study import load_study
@@ -32,7 +33,8 @@ def main():
     for path, table in zip(TABLES, tables):
         contract.write_table(path, table)
     contract.write_metrics(contract.SUMMARY, summary)
-    save_text(contract.SIGNIFICANT, significant_markdown(welch_table, effects, settings["alpha"]))
+    power = study_power(welch_table, effects, study.clean.sum(), trials_per_pair(study.manifest), settings["alpha"])
+    save_text(contract.SIGNIFICANT, significant_markdown(welch_table, effects, settings["alpha"], power))
     print(f"{summary['n_specific_fdr']} specific lesion effects and {summary['n_significant_fdr']} Welch contrasts "
           f"significant at FDR {settings['alpha']:g} (inference: {summary['inference']}); wrote "
           f"{', '.join(map(str, OUTPUTS))}")

@@ -51,7 +51,9 @@ def test_repro_then_nothing_then_only_corrupt_and_downstream(dvc_project):
         assert (dvc_project / output).stat().st_size > 0, output
     assert len(list((dvc_project / "plots/figures").glob("*.png"))) >= 5
     assert len(list((dvc_project / "plots/vis").rglob("*.png"))) >= 8
-    assert "data:image/png;base64," in (dvc_project / "plots/report.html").read_text()
+    report = (dvc_project / "plots/report.html").read_text()
+    assert 'src="figures/t_heatmap.png"' in report and "data:image" not in report  # linked, not embedded
+    assert (dvc_project / "metrics/provenance.json").stat().st_size > 0
     manifest = pd.read_csv(dvc_project / "data/labels/manifest.csv", keep_default_na=False)
     assert len(manifest) == 2 + 2 * 2
     with np.load(dvc_project / "data/labels/labels.npz") as labels:

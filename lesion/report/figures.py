@@ -6,36 +6,64 @@ import io
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.colors import Normalize
+from matplotlib.colors import Normalize, PowerNorm
+from matplotlib.ticker import MaxNLocator
 from matplotlib.patheffects import withStroke
 
 
 matplotlib.use("Agg")  # files only, never a window
 
 CONDITIONS = ["clean", "swap, class kept", "swap, class in pair"]
-CAPTIONS = {
-    "specific_heatmap.png": "Specific lesion effects, in bits of the target's test log-likelihood (rows): what "
-                            "learning the confused class (columns) does for the target, relative to a typical "
-                            "lesion of the row (additive lesion model); blue, learning the column helps the row; "
-                            "red, it hurts; * 95% interval excludes 0, ** also significant at FDR alpha; grey: the "
-                            "design does not identify the effect (the class is never lesioned apart).",
-    "forest.png": "The strongest specific effects with their 95% intervals (dark), beside the same classes' effect "
-                  "against a network that learned every class (light), in bits.",
-    "t_heatmap.png": "The paper's Welch contrast: t of the target's test log-likelihood (rows) between swap models "
-                     "that learned the confused class (columns) and swap models that had it corrupted; a contrast "
-                     "against the row's other lesions, not one lesion's effect. Blue, learning the column "
-                     "helps the row; red, it hurts; * significant at FDR alpha, ** also under Holm.",
-    "kl_heatmap.png": "KL divergence, in bits, of the mean predicted distribution on the target's test images "
-                      "(rows) between swap models that learned both classes and all swap models that learned the "
-                      "target, whether or not they learned the confused class (columns).",
-    "loglik.png": "Mean test log-likelihood per class, in bits, with one standard error: clean models, swap "
-                  "models that kept the class, and swap models whose swapped pair contains it.",
-    "accuracy.png": "Test accuracy of clean and swap models: per model over all classes (left) and per class "
-                    "under the three conditions (right).",
-    "training.png": "Training loss and accuracy per epoch of clean and swap models, as logged by dvclive.",
-    "architecture.png": "The CNN every model shares: its layers, output shapes and parameter counts.",
-}
+MIN_FONT = 8  # points: no text of any figure is smaller
+WIDTH = 10  # inches: the widest figure, 1,100 px at the default dpi, shown unscaled by the report
+matplotlib.rcParams.update({"font.size": 10, "legend.fontsize": 9, "xtick.labelsize": 9, "ytick.labelsize": 9,
+                            "axes.titlesize": 11, "figure.titlesize": 12})
+UNTESTABLE = "#e4e4e4"  # grey: a cell the design cannot test
 
+# What each figure shows and how to read it: the report's captions.
+CAPTIONS = {
+    "specific_heatmap.png": "Specific lesion effects (additive lesion model). Each cell is what learning the "
+                            "column's class does for the row's class beyond a typical lesion of that row, in bits "
+                            "of the row class's test log-likelihood: blue, learning the column helps the row; red, "
+                            "it hurts; white, no difference. * the 95% interval excludes 0; ** also significant at "
+                            "the FDR alpha. Grey cells: the design does not identify the effect (the column class "
+                            "is never lesioned apart from the row's other lesions).",
+    "forest.png": "The strongest specific effects (largest |t|, top: strongest), one row per target ← "
+                  "confused pair: dots are the estimates in bits, bars their 95% intervals; dark, the specific "
+                  "effect (against a typical lesion of the row); light, the same pair's effect against a network "
+                  "that learned every class. An interval that crosses the vertical line at 0 is not "
+                  "distinguishable from no effect.",
+    "t_heatmap.png": "The paper's Welch contrast. Each cell is Welch's t of the row class's test log-likelihood "
+                     "between swap models that learned the column's class and swap models whose swapped pair "
+                     "contained it: blue, learning the column helps the row; red, it hurts. A contrast against "
+                     "the row's other lesions, not one lesion's effect: read it beside the specific effects. "
+                     "* significant at the FDR alpha, ** also under Holm; grey: fewer than two models in a "
+                     "sample, so no test.",
+    "kl_heatmap.png": "How far learning the column's class moves the predictions on the row class's test images: "
+                      "KL divergence, in bits, of the mean predicted distribution of swap models that learned both "
+                      "classes from that of all swap models that learned the row class. Brighter is a larger "
+                      "move; 0 is none. Grey cells: no swap model corrupted the column class while keeping the "
+                      "row class, or none kept both, so there is nothing to compare.",
+    "loglik.png": "Test log-likelihood per class as the difference from the clean baseline, in bits (the clean "
+                  "models' mean is under each class name): top, swap models that kept the class (how much a "
+                  "lesion of some other pair costs it); bottom, swap models whose swapped pair contains the class "
+                  "(the direct damage). Bars below 0 are worse than the clean models; whiskers are one standard "
+                  "error of the difference. The two panels have their own scales.",
+    "accuracy.png": "Test accuracy. Left: how many models reach each accuracy over all classes, clean and swap "
+                    "models separately. Right: each class's accuracy under the three conditions (boxes: quartiles "
+                    "and median over models, whiskers the range; dots are single models where a condition has "
+                    "few).",
+    "confusion.png": "Confusion grids: each row is a true class, each column a predicted class, and a cell the "
+                     "mean predicted probability (percent, darker is larger; a square-root colour scale shows "
+                     "small confusions) over the condition's models and the row class's test images; rows sum to "
+                     "100. First the clean models, then the models of each swapped pair shown (its two classes "
+                     "should show up as a bright off-diagonal pair).",
+    "training.png": "Training curves per epoch, mean over clean and over swap models: left, training loss; right, "
+                    "accuracy on the training labels (solid; the swap models' labels are partly swapped) and, where "
+                    "the train stage logged it, on the test set (dashed, same colour).",
+    "architecture.png": "The CNN every model shares, as Keras builds it from lesion/model/cnn.py: each layer, its "
+                        "output shape and its parameter count.",
+}
 
 
 def matrix(table, column, classes):
@@ -44,18 +72,24 @@ def matrix(table, column, classes):
     return wide.reindex(index=classes, columns=classes).to_numpy(float)
 
 
+def luminance(rgba):
+    """Perceived brightness of a colour, 0 (black) to 1 (white): white text goes on cells under about 0.45."""
+    return 0.299 * rgba[0] + 0.587 * rgba[1] + 0.114 * rgba[2]
+
+
 def heatmap(values, labels, classes, cmap, norm, colorbar, title, xlabel="confused class (corrupted in sample A)"):
     """A labeled classes x classes heatmap; `labels` are the cells' texts (empty: none)."""
     fig, ax = plt.subplots(figsize=(8.5, 7.2))
-    image = ax.imshow(np.ma.masked_invalid(values), cmap=plt.get_cmap(cmap).with_extremes(bad="#e4e4e4"), norm=norm)
+    image = ax.imshow(np.ma.masked_invalid(values), cmap=plt.get_cmap(cmap).with_extremes(bad=UNTESTABLE), norm=norm)
     ticks = range(len(classes))
     ax.set_xticks(ticks, classes, rotation=40, ha="right")
     ax.set_yticks(ticks, classes)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("target class")
     for (row, column), text in np.ndenumerate(labels):
-        ax.text(column, row, text, ha="center", va="center", fontsize=7,
-                path_effects=[withStroke(linewidth=2, foreground="white")])
+        dark = np.isfinite(values[row, column]) and luminance(image.cmap(image.norm(values[row, column]))) < 0.45
+        ax.text(column, row, text, ha="center", va="center", fontsize=MIN_FONT, color="white" if dark else "black",
+                path_effects=[withStroke(linewidth=2, foreground="black" if dark else "white")])
     fig.colorbar(image, ax=ax, label=colorbar)
     ax.set_title(title)
     fig.tight_layout()
@@ -101,16 +135,26 @@ def forest_figure(effects, count=15):
     ax.set_yticks(y, [f"{row.target} \u2190 {row.confused}" for row in top.itertuples()])
     ax.set_xlabel("bits of the target's test log-likelihood (> 0: learning the confused class helps)")
     ax.set_title("Strongest specific lesion effects, 95% intervals")
-    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.11), ncol=2, frameon=False)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.11), ncol=2, frameon=False)
     fig.tight_layout()
     return fig
 
 
-def kl_heatmap(kl, classes):
-    bits = matrix(kl, "kl_bits", classes)
+def lesioned_apart(study):
+    """(classes x classes) bool: some swap model corrupted the column class while keeping the row class."""
+    return np.array([[(study.in_pair[:, c] & study.pair_lacks(t)).any() if c != t else False
+                      for c in range(len(study.classes))] for t in range(len(study.classes))])
+
+
+def kl_heatmap(kl, study):
+    """KL in bits; a cell no swap model tests is grey, not 0: the stats' NaN (no model kept both classes) and a
+    column never corrupted apart from the row (then both distributions are the same models' and KL is 0)."""
+    bits = matrix(kl, "kl_bits", study.classes).copy()
+    bits[~lesioned_apart(study)] = np.nan
     labels = np.where(np.isfinite(bits), np.char.mod("%.2g", bits), "")
-    return heatmap(bits, labels, classes, "viridis", None, "KL divergence (bits)",
-                   "How far learning the confused class moves predictions on the target")
+    return heatmap(bits, labels, study.classes, "viridis", Normalize(0, max(1e-6, float(np.nanmax(bits, initial=0)))),
+                   "KL divergence (bits)", "How far learning the confused class moves predictions on the target",
+                   xlabel="confused class (corrupted in some swap models)")
 
 
 def by_condition(study, column):
@@ -128,60 +172,157 @@ def condition_offsets():
     return {condition: (i - 1) * 0.27 for i, condition in enumerate(CONDITIONS)}
 
 
-def loglik_figure(study):
+def mean_se(sample):
+    """Mean and standard error of a sample (NaN mean when empty, SE 0 with one value)."""
+    if len(sample) == 0:
+        return np.nan, np.nan
+    return sample.mean(), sample.std(ddof=1) / np.sqrt(len(sample)) if len(sample) > 1 else 0.0
+
+
+def loglik_differences(study):
+    """Per condition other than the baseline: (differences from the baseline's mean, their SEs) per class, and the
+    baseline's name and means. The baseline is the clean models, or without them the swap models that kept the
+    class."""
     groups = by_condition(study, "loglik_bits")
-    fig, ax = plt.subplots(figsize=(10, 4.8))
+    baseline = CONDITIONS[0] if study.clean.any() else CONDITIONS[1]
+    base = [mean_se(groups[name, baseline]) for name in study.classes]
+    differences = {}
+    for condition in CONDITIONS[CONDITIONS.index(baseline) + 1:]:
+        stats = [mean_se(groups[name, condition]) for name in study.classes]
+        differences[condition] = (np.array([m - b[0] for (m, _), b in zip(stats, base)]),
+                                  np.array([np.hypot(se, b[1]) for (_, se), b in zip(stats, base)]))
+    return baseline, np.array([b[0] for b in base]), differences
+
+
+def loglik_figure(study):
+    """Each condition's mean log-likelihood per class minus the clean baseline's, one panel per condition."""
+    baseline, base, differences = loglik_differences(study)
+    fig, axes = plt.subplots(len(differences), 1, figsize=(WIDTH, 2.9 * len(differences) + 1.2), sharex=True,
+                             squeeze=False)
     x = np.arange(len(study.classes))
-    for condition, offset in condition_offsets().items():
-        samples = [groups[name, condition] for name in study.classes]
-        means = [s.mean() if len(s) else np.nan for s in samples]
-        errors = [s.std(ddof=1) / np.sqrt(len(s)) if len(s) > 1 else 0 for s in samples]
-        ax.bar(x + offset, means, width=0.27, yerr=errors, capsize=2, label=condition)
-    ax.set_xticks(x, study.classes, rotation=30, ha="right")
-    ax.set_ylabel("mean log-likelihood (bits)")
-    ax.set_title("Test log-likelihood per class and condition (higher is better)")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1))
+    for ax, (condition, (diff, se)) in zip(axes[:, 0], differences.items()):
+        colour = f"C{CONDITIONS.index(condition)}"
+        ax.bar(x, np.nan_to_num(diff), width=0.6, yerr=np.where(np.isfinite(se), se, 0), capsize=3, color=colour)
+        for i in np.flatnonzero(~np.isfinite(diff)):
+            ax.text(i, 0, "no model", ha="center", va="bottom", fontsize=MIN_FONT, color="#666")
+        ax.axhline(0, color="black", linewidth=0.8)
+        ax.set_ylabel("bits vs " + baseline)
+        ax.set_title(f"{condition} minus {baseline}")
+    axes[-1, 0].set_xticks(x, [f"{name}\n{b:.3f}" for name, b in zip(study.classes, base)])
+    axes[-1, 0].set_xlabel(f"class, and its {baseline} models' mean test log-likelihood (bits)")
+    fig.suptitle("Test log-likelihood per class: difference from the " + baseline + " models (higher is better)")
     fig.tight_layout()
     return fig
 
 
-def accuracy_figure(study):
+def histogram_bins(values):
+    """Bin edges for a histogram of a few or of thousands of models: about 2 sqrt(n), 5 to 25 bins."""
+    count = int(np.clip(2 * np.ceil(np.sqrt(len(values))), 5, 25))
+    low, high = float(np.min(values)), float(np.max(values))
+    if high - low < 1e-6:
+        low, high = low - 0.005, high + 0.005
+    return np.linspace(low, high, count + 1)
+
+
+def accuracy_figure(study, few=20):
+    """Left: models per overall accuracy (counts); right: per class and condition, boxes (and dots when few)."""
     accuracy = study.values("accuracy")
     groups = by_condition(study, "accuracy")
-    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 4.8), gridspec_kw={"width_ratios": [1, 2.4]})
+    fig, (left, right) = plt.subplots(1, 2, figsize=(WIDTH, 4.6), gridspec_kw={"width_ratios": [1, 2.6]})
     per_model = accuracy.mean(axis=1)
-    bins = np.linspace(per_model.min(), per_model.max(), 25)
-    for name, mask in (("clean", study.clean), ("swap", study.swap)):
-        left.hist(per_model[mask], bins=bins, alpha=0.6, density=True, label=f"{name} ({mask.sum()} models)")
-    left.set_xlabel("test accuracy (all classes)")
-    left.set_ylabel("density")
-    left.legend()
+    bins = histogram_bins(per_model)
+    kinds = [(name, mask) for name, mask in (("clean", study.clean), ("swap", study.swap)) if mask.any()]
+    left.hist([per_model[mask] for _, mask in kinds], bins=bins, color=[f"C{i}" for i in range(len(kinds))],
+              label=[f"{name} ({mask.sum()} models)" for name, mask in kinds])  # side by side: no overlap
+    left.yaxis.set_major_locator(MaxNLocator(integer=True))
+    left.xaxis.set_major_locator(MaxNLocator(4))
+    left.set_xlabel("test accuracy, all classes")
+    left.set_ylabel("number of models")
+    left.legend(loc="lower left", bbox_to_anchor=(0, 1.0), frameon=False)
     x = np.arange(len(study.classes))
+    rng = np.random.default_rng(0)  # the dots' jitter: fixed, so equal inputs give equal bytes
     for i, (condition, offset) in enumerate(condition_offsets().items()):
-        boxes = right.boxplot([groups[name, condition] for name in study.classes], positions=x + offset,
-                              widths=0.24, patch_artist=True, showfliers=False, manage_ticks=False,
-                              medianprops={"color": "black"})
+        samples = [groups[name, condition] for name in study.classes]
+        boxes = right.boxplot(samples, positions=x + offset, widths=0.24, patch_artist=True, showfliers=False,
+                              manage_ticks=False, medianprops={"color": "black"}, whis=(0, 100))
         for box in boxes["boxes"]:
             box.set_facecolor(f"C{i}")
+            box.set_alpha(0.8)
+        for position, sample in zip(x + offset, samples):
+            if 0 < len(sample) <= few:
+                right.plot(position + rng.uniform(-0.06, 0.06, len(sample)), sample, "o", color="black",
+                           markersize=2.5, alpha=0.7)
         right.plot([], [], color=f"C{i}", linewidth=6, label=condition)
     right.set_xticks(x, study.classes, rotation=30, ha="right")
     right.set_ylabel("test accuracy of the class")
-    right.legend(fontsize=8)
-    fig.suptitle("Accuracy of clean and swap models")
+    right.legend(loc="lower left", ncol=3, bbox_to_anchor=(0, 1.0), frameon=False)
+    fig.suptitle("Test accuracy of clean and swap models")
     fig.tight_layout()
+    return fig
+
+
+def confusion_groups(study, count=5):
+    """(title, model mask) of the confusion grids: the clean models, then up to `count` swapped pairs, those the
+    clean models already confuse most first (every pair in manifest order when there are no clean models)."""
+    groups = [(f"clean\n({study.clean.sum()} models)", study.clean)] if study.clean.any() else []
+    pairs = list(dict.fromkeys(zip(study.manifest.class_a[study.swap], study.manifest.class_b[study.swap])))
+    if study.clean.any() and len(pairs) > count:
+        clean = study.mean_prob()[study.clean].mean(axis=0)
+        index = {name: i for i, name in enumerate(study.classes)}
+        pairs.sort(key=lambda pair: -(clean[index[pair[0]], index[pair[1]]] + clean[index[pair[1]], index[pair[0]]]))
+    for a, b in pairs[:count]:
+        mask = (study.swap & (study.manifest.class_a == a) & (study.manifest.class_b == b)).to_numpy()
+        groups.append((f"{a} \u2194 {b} swapped\n({mask.sum()} models)", mask))
+    return groups
+
+
+def confusion_figure(study, count=5):
+    """Mean predicted probability, true class (rows) by predicted class (columns), per condition."""
+    mean_prob = study.mean_prob()  # [m, i, j]: mean probability of class i over test images of class j
+    groups = confusion_groups(study, count)
+    columns = min(3, len(groups))
+    rows = int(np.ceil(len(groups) / columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(WIDTH, 3.9 * rows + 0.6), squeeze=False, sharey=True,
+                             layout="constrained")
+    norm = PowerNorm(0.5, 0, 1)
+    ticks = range(len(study.classes))
+    for ax, (title, mask) in zip(axes.flat, groups):
+        grid = mean_prob[mask].mean(axis=0).T  # rows: true class, columns: predicted class
+        image = ax.imshow(grid, cmap="Blues", norm=norm)
+        for (row, column), value in np.ndenumerate(grid):
+            ax.text(column, row, f"{100 * value:.0f}", ha="center", va="center", fontsize=MIN_FONT,
+                    color="white" if value > 0.3 else "black")
+        ax.set_title(title, fontsize=10)
+        ax.set_xticks(ticks, study.classes, rotation=60, ha="right", rotation_mode="anchor")
+        ax.set_yticks(ticks, study.classes)
+        ax.set_xlabel("predicted class")
+    for ax in axes.flat[len(groups):]:
+        ax.axis("off")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("true class")
+    fig.suptitle("Confusion: mean predicted probability (%) per true class")
+    fig.colorbar(image, ax=axes, label="mean predicted probability", shrink=0.8, ticks=[0, 0.05, 0.2, 0.5, 1])
     return fig
 
 
 def training_figure(curves):
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for ax, metric in zip(axes, ("loss", "accuracy")):
-        for (kind, name), table in curves.items():
-            if name == metric:
-                ax.plot(table["step"], table[table.columns[-1]], marker="o", markersize=3, label=kind)
+    """Training loss; training accuracy (solid) and test accuracy (dashed, where logged), per kind of model."""
+    fig, axes = plt.subplots(1, 2, figsize=(WIDTH, 4))
+    colours = {"clean": "C0", "swap": "C1"}
+    panels = ((axes[0], (("loss", "-", "training"),), "training loss"),
+              (axes[1], (("accuracy", "-", "training labels"), ("test_accuracy", "--", "test set")), "accuracy"))
+    for ax, metrics, ylabel in panels:
+        for metric, style, label in metrics:
+            for kind in colours:
+                table = curves.get((kind, metric))
+                if table is not None:
+                    ax.plot(table["step"] + 1, table[metric], style, marker="o", markersize=3, color=colours[kind],
+                            label=f"{kind}, {label}" if len(metrics) > 1 else kind)
         ax.set_xlabel("epoch")
-        ax.set_ylabel(metric)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_ylabel(ylabel)
         ax.legend()
-    fig.suptitle("Training curves")
+    fig.suptitle("Training curves (mean over models)")
     fig.tight_layout()
     return fig
 
@@ -198,6 +339,8 @@ def architecture_figure():
     ax.axis("off")
     table = ax.table(cellText=rows, colLabels=["layer", "type", "output shape", "parameters"], loc="center",
                      cellLoc="left", colLoc="left")
+    table.auto_set_font_size(False)  # matplotlib would shrink the text below MIN_FONT to fit
+    table.set_fontsize(10)
     table.scale(1, 1.5)
     for (row, _), cell in table.get_celld().items():
         if row == 0 or row == len(rows):
@@ -208,7 +351,7 @@ def architecture_figure():
 
 
 def png_bytes(fig, dpi):
-    """A figure as PNG bytes (written by the stage, embedded by the report), the figure closed."""
+    """A figure as PNG bytes (written by the stage to plots/figures), the figure closed."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi)
     plt.close(fig)

@@ -1,11 +1,11 @@
-"""HTML building blocks for plots/report.html: one self-contained file, images inlined as base64 data URIs.
+"""HTML building blocks for plots/report.html: one page beside its figures, which it links by relative path.
 
-A reader opens the report first, often as an e-mail attachment or a CI artifact, so it must need nothing beside
-it: no linked images, no scripts, no network.
+The page embeds no image (each run's PNGs would be stored twice, in plots/figures and inside the page): it
+references `figures/<name>.png` next to it, so plots/ is what to copy or attach. No scripts, no network.
 """
 
-import base64
 import html
+import re
 
 CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; max-width: 1100px; margin: 2em auto;
@@ -20,16 +20,30 @@ figure { margin: 1.5em 0; }
 figure img { max-width: 100%; border: 1px solid #ddd; }
 figcaption { color: #555; font-size: .92em; margin-top: .3em; }
 .note { background: #fff8e0; border-left: 4px solid #e0b000; padding: .5em 1em; }
+.warning { background: #fde8e8; border-left: 4px solid #c00; padding: .5em 1em; }
+nav ol { columns: 2; }
 .pair { display: flex; gap: 1em; }
 .pair figure { flex: 1; margin: .5em 0; }
 """
 
 
-def figure(png, caption):
-    """A PNG (bytes) with its one-sentence caption."""
-    data = base64.b64encode(png).decode("ascii")
-    return (f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(caption)}">'
+def figure(source, caption):
+    """An image at `source` (a path relative to the page) with its caption."""
+    return (f'<figure><img src="{html.escape(source)}" alt="{html.escape(caption)}">'
             f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+
+
+def subheading(text):
+    return f"<h3>{html.escape(text)}</h3>"
+
+
+def link(href, text):
+    return f'<a href="{html.escape(href)}">{html.escape(text)}</a>'
+
+
+def anchor(heading):
+    """A section's id: its heading in lower case, words joined by '-'."""
+    return re.sub(r"[^a-z0-9]+", "-", heading.lower()).strip("-")
 
 
 def table(rows, columns):
@@ -48,13 +62,23 @@ def table(rows, columns):
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
-def paragraph(text, note=False):
+def paragraph(text, note=False, warning=False):
+    """A paragraph of plain text; `note`: a highlighted remark; `warning`: a red one that must not be missed."""
+    if warning:
+        return f'<p class="warning"><strong>Warning:</strong> {html.escape(text)}</p>'
     return f'<p class="note">{html.escape(text)}</p>' if note else f"<p>{html.escape(text)}</p>"
 
 
-def page(title, intro, sections):
-    """The whole document: a title, an introduction and (heading, HTML body) sections."""
-    parts = [f"<h2>{html.escape(heading)}</h2>\n{body}" for heading, body in sections]
+def contents(sections):
+    """The table of contents: a link to every section."""
+    items = "".join(f'<li><a href="#{anchor(heading)}">{html.escape(heading)}</a></li>' for heading, _ in sections)
+    return f'<nav><h2>Contents</h2><ol>{items}</ol></nav>'
+
+
+def page(title, intro, sections, top=""):
+    """The whole document: a title, an introduction, `top` (HTML shown before the contents, e.g. a warning), the
+    table of contents and the (heading, HTML body) sections."""
+    parts = [f'<h2 id="{anchor(heading)}">{html.escape(heading)}</h2>\n{body}' for heading, body in sections]
     return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>{html.escape(title)}</title>\n'
-            f"<style>{CSS}</style>\n</head>\n<body>\n<h1>{html.escape(title)}</h1>\n{paragraph(intro)}\n"
-            + "\n".join(parts) + "\n</body>\n</html>\n")
+            f"<style>{CSS}</style>\n</head>\n<body>\n<h1>{html.escape(title)}</h1>\n{paragraph(intro)}\n{top}"
+            f"{contents(sections)}\n" + "\n".join(parts) + "\n</body>\n</html>\n")

@@ -1,9 +1,13 @@
-"""plots/report.html: the summary, the significant effects, every figure and the visualize stage's images."""
+"""plots/report.html: the summary, the study's power, the significant effects, every figure (linked from
+plots/figures), a link to the visualize stage's gallery and the provenance."""
+
+import json
 
 from lesion import contract
 from lesion.files import save_text
 from lesion.report import html
 from lesion.report.figures import CAPTIONS
+from lesion.stats.power import power_sentences
 from lesion.stats.significance import significant_rows
 
 
@@ -23,27 +27,50 @@ HOW_TO_READ = (
     "cell only where both agree.")
 
 
-def lesion_section(effects, summary, alpha, pngs):
+def results_table(rows, columns, power):
+    """The significant rows as a table or, when there are none, a note that says what an empty list means here."""
+    if len(rows):
+        return html.table(rows.to_dict("records"), columns)
+    meaning = ("with this study's power (see Power) that means too few models, not no effect" if power["smoke"]
+               else "see Power for the smallest effect this study could detect")
+    return html.paragraph(f"No effect is significant: {meaning}.", note=True)
+
+
+def lesion_section(effects, summary, alpha, names, power):
     significant = effects[effects.specific_p_fdr < alpha].sort_values("specific_bits", ascending=False,
                                                                        kind="stable")
-    intro = (f"{len(significant)} of {int(effects.specific_p.notna().sum())} specific effects are significant at a "
-             f"false discovery rate of {alpha:g} (Benjamini-Hochberg), strongest help first; inference "
-             f"{summary['inference']} (pooled lack-of-fit p = {summary['lack_of_fit_p']}).")
+    tested = int(effects.specific_p.notna().sum())
+    intro = (f"{len(significant)} of {tested} specific effects are significant at a false discovery rate of "
+             f"{alpha:g} (Benjamini-Hochberg), strongest help first; inference {summary['inference']} (pooled "
+             f"lack-of-fit p = {summary['lack_of_fit_p']}).")
     columns = ["target", "confused", "specific_bits", "specific_lo", "specific_hi", "specific_p_fdr", "effect_bits",
                "effect_p_fdr", "contrast_bits"]
-    side_by_side = ('<div class="pair">' + figures_section(pngs, ["specific_heatmap.png", "t_heatmap.png"]) + "</div>")
-    return (html.paragraph(HOW_TO_READ) + html.paragraph(intro) + html.table(significant.to_dict("records"), columns)
-            + side_by_side + figures_section(pngs, ["forest.png"]))
+    if "specific_heatmap.png" in names:
+        side_by_side = ('<div class="pair">' + figures_section(["specific_heatmap.png", "t_heatmap.png"]) + "</div>")
+        figures = side_by_side + figures_section(["forest.png"])
+    else:
+        figures = (html.paragraph("The design identifies no specific effect: each lesioned class is only ever "
+                                  "lesioned together with the other class of its pair, so the two cannot be told "
+                                  "apart (pairs that share classes, as corrupt.pairs: all has, separate them). "
+                                  "There is no heatmap or forest plot of them; the Welch t heatmap follows.",
+                                  note=True) + figures_section(["t_heatmap.png"]))
+    return (html.paragraph(HOW_TO_READ) + html.paragraph(intro) + results_table(significant, columns, power)
+            + figures)
 
 
-def significance_section(welch, alpha):
+def significance_section(welch, alpha, power):
     significant = significant_rows(welch, alpha)
     intro = (f"The paper's contrast: {len(significant)} of {int(welch.p.notna().sum())} Welch tests are significant "
              f"at a false discovery rate of {alpha:g} (Benjamini-Hochberg), strongest help first. t > 0: learning "
              "the confused class helps the target relative to the row's other lesions; g is Hedges' g with its "
              "bootstrap 95% interval.")
     columns = ["target", "confused", "t", "df", "p", "p_fdr", "p_holm", "g", "g_lo", "g_hi"]
-    return html.paragraph(intro) + html.table(significant.to_dict("records"), columns)
+    return html.paragraph(intro) + results_table(significant, columns, power)
+
+
+def power_section(power):
+    statement, warning = power_sentences(power)
+    return html.paragraph(statement) + (html.paragraph(warning, warning=True) if warning else "")
 
 
 def clean_section(vs_clean):
@@ -53,34 +80,79 @@ def clean_section(vs_clean):
     return html.paragraph(intro) + html.table(vs_clean.to_dict("records"), columns)
 
 
-def figures_section(pngs, names):
-    """The named figures of `pngs` (name: PNG bytes), each with its caption."""
-    return "".join(html.figure(pngs[name], CAPTIONS[name]) for name in names)
+def figure_source(name):
+    """A figure's path relative to the report (plots/report.html beside plots/figures)."""
+    return (contract.FIGURES / name).relative_to(contract.REPORT.parent).as_posix()
+
+
+def figures_section(names):
+    """The named figures of plots/figures, each with its caption."""
+    return "".join(html.figure(figure_source(name), CAPTIONS[name]) for name in names)
 
 
 def vis_section():
-    images = sorted(contract.VIS.rglob("*.png")) if contract.VIS.is_dir() else []
-    if not images:
-        return html.paragraph(f"No images in {contract.VIS}: the visualize stage has not run.", note=True)
-    return "".join(html.figure(path.read_bytes(), str(path.relative_to(contract.VIS))) for path in images)
+    """A link to the visualize stage's own page; the plots stage never reads plots/vis."""
+    page = contract.VIS_PAGE.relative_to(contract.REPORT.parent).as_posix()
+    return ("<p>What the networks see (Happy and Sad maps, caricatures, DeepDream, inversions, filters and "
+            f"confusion examples) is on its own page, {html.link(page, page)}; <code>dvc repro visualize</code> "
+            "builds it.</p>")
 
 
-def write_report(welch, vs_clean, lesion_effects, summary, evaluation, pngs):
-    """The report, with the stage's figures (`pngs`: name: PNG bytes; no training.png without curves)."""
+def shown(value):
+    """A provenance value as text: strings as they are, everything else as JSON."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def provenance_section(record):
+    """metrics/provenance.json as tables: data, training, code, versions, then every params.yaml entry."""
+    training = record["training"]
+    training_rows = ([{"field": "training", "value": training}] if isinstance(training, str) else
+                     [{"field": key, "value": shown(value)} for key, value in training.items()])
+    code = record["code"]
+    changes = code["uncommitted_changes"]
+    code_rows = [{"field": "commit", "value": code["commit"]},
+                 {"field": "commit date", "value": shown(code["commit_date"]) if code["commit_date"] else "none"},
+                 {"field": "uncommitted changes (outputs excepted)",
+                  "value": "none" if changes == [] else "unknown" if changes is None else ", ".join(changes)}]
+    params = [{"param": f"{section}.{key}", "value": shown(value)}
+              for section, values in record["params"].items() for key, value in (values or {}).items()]
+    blocks = [
+        ("Data", [{"field": key, "value": shown(value)} for key, value in record["data"].items()], ["field", "value"]),
+        ("Training (metrics/training/run.json)", training_rows, ["field", "value"]),
+        ("Code", code_rows, ["field", "value"]),
+        ("Versions", [{"package": key, "version": value} for key, value in record["versions"].items()],
+         ["package", "version"]),
+        ("Params (params.yaml)", params, ["param", "value"]),
+    ]
+    intro = html.paragraph(f"What produced these results, also in {contract.PROVENANCE}. The date is the commit's, "
+                           "not the time the stage ran, so equal inputs give an equal report.")
+    return intro + "".join(html.subheading(title) + html.table(rows, columns)
+                           for title, rows, columns in blocks)
+
+
+def write_report(welch, vs_clean, lesion_effects, summary, evaluation, names, power, record):
+    """The report: `names` the figures written to plots/figures (no training.png without curves, no specific
+    figures when no specific effect is identified), `power` lesion.stats.power.study_power, `record` the
+    provenance."""
     alpha = summary["alpha"]
-    training = (figures_section(pngs, ["training.png"]) if "training.png" in pngs else
+    training = (figures_section(["training.png"]) if "training.png" in names else
                 html.paragraph(f"No training curves: {contract.CURVE_TABLES} holds no dvclive TSVs.", note=True))
     sections = [
         ("Summary", summary_section(summary, evaluation)),
-        ("Lesion effects", lesion_section(lesion_effects, summary, alpha, pngs)),
-        ("The paper's Welch contrast", significance_section(welch, alpha)),
-        ("Divergences", figures_section(pngs, ["kl_heatmap.png"])),
-        ("Clean baseline", clean_section(vs_clean) + figures_section(pngs, ["loglik.png", "accuracy.png"])),
+        ("Power", power_section(power)),
+        ("Lesion effects", lesion_section(lesion_effects, summary, alpha, names, power)),
+        ("The paper's Welch contrast", significance_section(welch, alpha, power)),
+        ("Divergences", figures_section(["kl_heatmap.png"])),
+        ("Clean baseline", clean_section(vs_clean) + figures_section(["loglik.png", "accuracy.png"])),
+        ("Confusion", figures_section(["confusion.png"])),
         ("Training", training),
-        ("Architecture", figures_section(pngs, ["architecture.png"])),
+        ("Architecture", figures_section(["architecture.png"])),
         ("What the networks see", vis_section()),
+        ("Provenance", provenance_section(record)),
     ]
     intro = ("Copies of one small CNN were trained on CIFAR-10 with half the labels of one pair of classes swapped, "
              "and clean copies as a baseline. Each test asks whether learning one class (the confused class) "
              "changes how well the network does on another (the target).")
-    save_text(contract.REPORT, html.page("Lesion study of CIFAR-10 classifiers", intro, sections))
+    _, warning = power_sentences(power)
+    top = html.paragraph(warning, warning=True) if warning else ""
+    save_text(contract.REPORT, html.page("Lesion study of CIFAR-10 classifiers", intro, sections, top))

@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 
+from lesion.stats.power import power_sentences
 from lesion.stats.significance import significant_rows
 
 
@@ -49,9 +50,10 @@ def lesion_summary(effects, interactions, pooled, alpha):
     return json_ready(summary)
 
 
-def significant_markdown(welch_table, effects, alpha):
-    """significant.md: the specific effects significant at FDR `alpha` with their 95% intervals in bits, then the
-    paper's Welch contrast; strongest help first in each."""
+def significant_markdown(welch_table, effects, alpha, power=None):
+    """significant.md: the specific effects significant at FDR `alpha` with their 95% intervals in bits, the study's
+    power (`power`: lesion.stats.power.study_power, left out when None), then the paper's Welch contrast; strongest
+    help first in each."""
     specific = effects[effects.specific_p_fdr < alpha].sort_values("specific_bits", ascending=False, kind="stable")
     tested = int(effects.specific_p.notna().sum())
     lines = ["## Specific lesion effects", ""]
@@ -66,6 +68,9 @@ def significant_markdown(welch_table, effects, alpha):
         lines += [f"| {row.target} | {row.confused} | {row.specific_bits:+.4f} | [{row.specific_lo:+.4f}, "
                   f"{row.specific_hi:+.4f}] | {row.effect_bits:+.4f} | {row.specific_p_fdr:.3g} |"
                   for row in specific.itertuples()]
+    if power is not None:
+        statement, warning = power_sentences(power)
+        lines += ["", "## Power", "", statement] + ([] if warning is None else ["", f"**Warning:** {warning}"])
     lines += ["", "## The paper's Welch contrast", ""]
     significant, tested = significant_rows(welch_table, alpha), int(welch_table.p.notna().sum())
     if significant.empty:

@@ -1,11 +1,18 @@
-"""Stage `plots`: every figure a valid PNG, DVC plot data with the right values, a self-contained report."""
+"""Stage `plots`: every figure a valid PNG, DVC plot data with the right values, a report that links (never
+embeds) its figures, states the study's power and its provenance, and never reads plots/vis."""
 
-import base64
+import hashlib
+import json
 import re
 import shutil
+import subprocess
+import sys
+from html import unescape
 
+import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from lesion import contract
 from lesion.report.figures import CAPTIONS
@@ -14,6 +21,7 @@ from tests.fixtures.study import HELPS, write_study
 
 FAST_STATS = {"alpha": 0.05, "bootstrap": 100, "null_draws": 300, "permutations": 100, "seed": 0}
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+OUTPUTS = [contract.FIGURES, contract.PLOT_DATA, contract.REPORT, contract.PROVENANCE]
 
 
 def run_both(project):
@@ -30,8 +38,15 @@ def built(tmp_path_factory):
     return project
 
 
-def embedded_pngs(html):
-    return [base64.b64decode(data) for data in re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)]
+def output_bytes(project):
+    """Every output file of the stage, by path, as bytes."""
+    files = {}
+    for output in OUTPUTS:
+        path = project / output
+        for file in sorted(path.rglob("*")) if path.is_dir() else [path]:
+            if file.is_file():
+                files[str(file.relative_to(project))] = file.read_bytes()
+    return files
 
 
 def test_every_figure_is_a_png(built):
@@ -42,20 +57,83 @@ def test_every_figure_is_a_png(built):
         assert data.startswith(PNG_SIGNATURE) and len(data) > 5000, name
 
 
-def test_report_embeds_figures_vis_and_the_table(built):
+def test_report_links_its_figures_and_embeds_none(built):
     html = (built / contract.REPORT).read_text()
-    pngs = embedded_pngs(html)
-    # eight figures and the two visualize images, every one a PNG
-    assert len(pngs) == 8 + 2 and all(png.startswith(PNG_SIGNATURE) for png in pngs)
-    assert (built / contract.FIGURES / "t_heatmap.png").read_bytes() in pngs
-    assert (built / "plots/vis/filters/conv1.png").read_bytes() in pngs
-    assert "<h2>What the networks see</h2>" in html and "filters/conv1.png" in html
+    assert "data:image" not in html and "base64" not in html and len(html) < 60_000
+    sources = re.findall(r'<img src="([^"]+)"', html)
+    assert sorted(sources) == sorted(f"figures/{name}" for name in CAPTIONS)  # every figure once
+    for source in sources:  # relative to the report, as a browser resolves them
+        assert (built / contract.REPORT.parent / source).read_bytes().startswith(PNG_SIGNATURE)
+    captions = re.findall(r"<figcaption>([^<]+)</figcaption>", html)
+    assert len(captions) == len(CAPTIONS) and not any(caption.endswith(".png") for caption in captions)
+    assert "src=\"http" not in html and "<script" not in html
+
+
+def test_report_contents_sections_and_tables(built):
+    html = (built / contract.REPORT).read_text()
+    headings = re.findall(r'<h2 id="([^"]+)">([^<]+)</h2>', html)
+    toc = re.findall(r'<li><a href="#([^"]+)">([^<]+)</a></li>', html)
+    assert toc == headings and len(toc) == 11
+    assert [heading for _, heading in headings][:2] == ["Summary", "Power"] and headings[-1][1] == "Provenance"
+    assert html.index("<h2>Contents</h2>") < html.index('<h2 id="summary">')
     assert "2 of 90 specific effects are significant" in html and "2 of 90 Welch tests are significant" in html
     rows = re.findall(r"<tr><td>(\w+)</td><td>(\w+)</td><td class=\"number\">(-?[\d.]+)</td>", html)
     assert [row[:2] for row in rows[:4]] == [("automobile", "truck"), ("dog", "cat")] * 2
     assert float(rows[0][2]) == pytest.approx(0.1, abs=0.02) and float(rows[1][2]) == pytest.approx(-0.1, abs=0.02)
     assert float(rows[2][2]) > 5 and float(rows[3][2]) < -5  # the Welch t of the same two effects
-    assert "src=\"http" not in html and "<script" not in html
+
+
+def test_visualization_is_a_link_not_a_read(built):
+    html = (built / contract.REPORT).read_text()
+    section = html.split('<h2 id="what-the-networks-see">')[1].split("<h2")[0]
+    assert '<a href="vis/index.html">vis/index.html</a>' in section and "dvc repro visualize" in section
+    assert "<img" not in section and "conv1" not in html and "saliency" not in html
+
+
+def test_outputs_are_byte_identical_and_independent_of_plots_vis(built, tmp_path):
+    """A second run, after plots/vis is gone, gives the same bytes: nothing reads the clock or plots/vis."""
+    copy = tmp_path / "copy"
+    shutil.copytree(built, copy)
+    shutil.rmtree(copy / contract.VIS)
+    run_module(copy, "plots", check=True)
+    first, second = output_bytes(built), output_bytes(copy)
+    assert sorted(first) == sorted(second) and len(first) == len(CAPTIONS) + 5  # + 3 plot tables, report, record
+    assert first == second
+
+
+def test_provenance_values(built):
+    record = json.loads((built / contract.PROVENANCE).read_text())
+    assert record["params"] == yaml.safe_load((built / "params.yaml").read_text())
+    assert record["params"]["stats"]["bootstrap"] == 100 and record["params"]["plots"]["dpi"] == 60
+    data = (built / contract.DATASET).read_bytes()
+    assert record["data"] == {"url": record["params"]["data"]["url"], "verify": record["params"]["data"]["verify"],
+                              "file": "data/cifar10.npz", "bytes": len(data),
+                              "sha256": hashlib.sha256(data).hexdigest()}
+    assert record["training"] == "not recorded"  # no metrics/training/run.json in this study
+    assert record["code"] == {"commit": "not a git checkout", "commit_date": None, "uncommitted_changes": None}
+    versions = record["versions"]
+    assert versions["python"] == ".".join(map(str, sys.version_info[:3]))
+    assert versions["numpy"] == np.__version__ and versions["pandas"] == pd.__version__
+    assert {"keras", "scipy", "statsmodels", "matplotlib", "dvc", "dvclive"} <= set(versions)
+    html = (built / contract.REPORT).read_text()
+    provenance = html.split('<h2 id="provenance">')[1]
+    assert hashlib.sha256(data).hexdigest() in provenance and "not recorded" in provenance
+    assert "<td>stats.bootstrap</td><td>100</td>" in provenance and "not a git checkout" in provenance
+
+
+def test_power_in_the_report(built):
+    html = (built / contract.REPORT).read_text()
+    power = html.split('<h2 id="power">')[1].split("<h2")[0]
+    # 4 clean models, 3 per pair; a Welch test: 8 pairs x 3 models lost C, (45 - 9 - 9 + 1) x 3 lost neither
+    assert "Models per test: 4 clean models and 3 swap models per pair." in power
+    assert "compares 24 models that lost the confused class with 84 that lost neither class" in power
+    assert re.search(r"at least 0\.6\d standard deviations", power)  # tests/lesion/stats/test_power.py: the value
+    assert ('<p class="warning"><strong>Warning:</strong> This is a smoke test, not a study: it has only 4 clean '
+            "models") in power
+    assert html.index('class="warning"') < html.index("<h2>Contents</h2>")  # also at the top
+    markdown = (built / contract.SIGNIFICANT).read_text()
+    assert "## Power\n\nModels per test: 4 clean models and 3 swap models per pair." in markdown
+    assert "**Warning:** This is a smoke test" in markdown
 
 
 def test_plot_data_values(built):
@@ -68,19 +146,45 @@ def test_plot_data_values(built):
     assert cat[0] > cat[1] > cat[2]
 
 
-@pytest.mark.slow
-def test_without_training_or_vis_the_report_says_so(built, tmp_path):
-    write_study(tmp_path, training=False, vis=False)  # the study of `built`, whose statistics are reused
-    for path in (contract.WELCH, contract.KL, contract.VS_CLEAN, contract.SUMMARY, contract.LESION_EFFECTS):
-        shutil.copy(built / path, tmp_path / path)
+def test_small_study_without_training_says_so(tmp_path):
+    """Two disjoint pairs: no specific effect is identified (no empty heatmap or forest), no curves, no run record."""
+    write_study(tmp_path, pairs=[("automobile", "truck"), ("cat", "dog")], training=False, vis=False)
     (tmp_path / contract.FIGURES).mkdir(parents=True)
     (tmp_path / contract.FIGURES / "training.png").write_bytes(PNG_SIGNATURE)  # stale, from an earlier run
-    write_params(tmp_path, plots={"dpi": 60})
-    run_module(tmp_path, "plots", check=True)
+    run_both(tmp_path)
     assert sorted(path.name for path in (tmp_path / contract.FIGURES).iterdir()) == sorted(
-        set(CAPTIONS) - {"training.png"})
+        set(CAPTIONS) - {"training.png", "specific_heatmap.png", "forest.png"})
     html = (tmp_path / contract.REPORT).read_text()
-    assert "No training curves" in html and "No images in plots/vis" in html and len(embedded_pngs(html)) == 7
+    assert "No training curves" in html and "The design identifies no specific effect" in html
+    assert len(re.findall(r"<img ", html)) == len(CAPTIONS) - 3
+    assert unescape(html).count("No effect is significant: with this study's power (see Power) that means too few models, "
+                      "not no effect.") == 2
+
+
+def git(project, *arguments):
+    return subprocess.run(["git", *arguments], cwd=project, capture_output=True, text=True, check=True).stdout.strip()
+
+
+@pytest.mark.slow
+def test_provenance_of_a_git_checkout_with_a_train_record(built, tmp_path):
+    shutil.copytree(built, tmp_path, dirs_exist_ok=True)
+    run = {"backend": "jax", "device": "NVIDIA H200", "precision": "mixed_bfloat16", "epochs": 4, "pack_size": 9}
+    (tmp_path / contract.TRAIN_RUN).write_text(json.dumps(run))
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "inputs")
+    write_params(tmp_path, plots={"dpi": 61})  # a tracked file changed since the commit
+    (tmp_path / contract.WELCH).write_text((tmp_path / contract.WELCH).read_text())  # an output: not listed
+    (tmp_path / contract.SUMMARY).write_text((tmp_path / contract.SUMMARY).read_text() + "\n")
+    run_module(tmp_path, "plots", check=True)
+    record = json.loads((tmp_path / contract.PROVENANCE).read_text())
+    assert record["training"] == run
+    assert record["code"] == {"commit": git(tmp_path, "rev-parse", "HEAD"),
+                              "commit_date": git(tmp_path, "log", "-1", "--format=%cI"),
+                              "uncommitted_changes": ["params.yaml"]}
+    assert record["params"]["plots"]["dpi"] == 61
+    html = (tmp_path / contract.REPORT).read_text()
+    assert "<td>device</td><td>NVIDIA H200</td>" in html and record["code"]["commit"] in html
 
 
 def test_missing_stats_output_names_the_stage(tmp_path):
