@@ -40,9 +40,11 @@ def lesion_section(effects, summary, alpha, names, power):
     significant = effects[effects.specific_p_fdr < alpha].sort_values("specific_bits", ascending=False,
                                                                        kind="stable")
     tested = int(effects.specific_p.notna().sum())
+    fit = summary["lack_of_fit_p"]
+    fit = ("this design leaves no degrees of freedom to test its lack of fit" if fit is None else
+           f"pooled lack-of-fit p = {fit:.3g}")
     intro = (f"{len(significant)} of {tested} specific effects are significant at a false discovery rate of "
-             f"{alpha:g} (Benjamini-Hochberg), strongest help first; inference {summary['inference']} (pooled "
-             f"lack-of-fit p = {summary['lack_of_fit_p']}).")
+             f"{alpha:g} (Benjamini-Hochberg), strongest help first; inference {summary['inference']} ({fit}).")
     columns = ["target", "confused", "specific_bits", "specific_lo", "specific_hi", "specific_p_fdr", "effect_bits",
                "effect_p_fdr", "contrast_bits"]
     if "specific_heatmap.png" in names:
