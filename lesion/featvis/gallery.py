@@ -7,7 +7,7 @@ packed forward pass over the test set gives both the confusion grids and which c
 """
 
 import html
-import textwrap
+import re
 
 import matplotlib
 import matplotlib.pyplot as plt
@@ -19,7 +19,7 @@ from lesion.featvis.maximization import ActivationMaximization
 from lesion.featvis.modifiers import Jitter, Scale
 from lesion.featvis.net import PackedNet
 from lesion.featvis.regularizers import LpNorm, TotalVariation
-from lesion.featvis.scores import ActivationMatch, Channel
+from lesion.featvis.scores import ActivationMatch, Channel, ScaledChannel
 from lesion.model import autodiff
 from lesion.model.cnn import to_unit_range
 
@@ -32,8 +32,16 @@ GREY = 0.5
 TEST_BATCH = 250  # test images per compiled forward call
 
 
-def wrap(text, width=14):
-    return "\n".join(textwrap.wrap(text, width)) or text
+def wrap(text, width=12):
+    """Break a label into lines of about `width` characters, after spaces and slashes."""
+    lines, line = [], ""
+    for word in re.split(r"(?<=/)| ", text):
+        joined = line + ("" if line.endswith("/") or not line else " ") + word
+        if line and len(joined) > width:
+            lines.append(line)
+            joined = word
+        line = joined
+    return "\n".join(lines + [line])
 
 
 def save_grid(path, images, title, row_labels, column_labels, dpi, cell_text=None, cell=0.9):
@@ -145,27 +153,32 @@ class Visualizer:
 
     def measure(self, x_test):
         """One packed forward pass over the test set: probabilities (K, N, C) and, per hidden layer, each
-        channel's largest activation over every test image and position (K, channels)."""
+        channel's largest activation over every test image and position (`peaks`, K x channels: 0 for a channel
+        that never fires) and its largest mean activation over an image's positions (`mean_peaks`)."""
         from keras import ops
 
         net = self.net(len(self.labels))
 
         def forward(weights, images):
-            x = ops.broadcast_to(to_unit_range(images)[None], (len(weights[0]),) + tuple(images.shape))
+            copies = len(weights[0])
+            x = ops.broadcast_to(to_unit_range(images)[None], (copies,) + tuple(images.shape))
             activations = net(weights, x)
-            peaks = [ops.max(ops.reshape(activations[name], (len(weights[0]), -1, activations[name].shape[-1])),
-                             axis=1) for name in HIDDEN]
-            return ops.softmax(activations["logits"], axis=-1), peaks
+            flat = {name: ops.reshape(activations[name], (copies, images.shape[0], -1, activations[name].shape[-1]))
+                    for name in HIDDEN}
+            return (ops.softmax(activations["logits"], axis=-1), [ops.max(flat[name], axis=(1, 2)) for name in HIDDEN],
+                    [ops.max(ops.mean(flat[name], axis=2), axis=1) for name in HIDDEN])
 
         forward = autodiff.compile(forward)
         weights = [ops.convert_to_tensor(w) for w in self.weights]
-        probabilities, peaks = [], None
+        probabilities, peaks, mean_peaks = [], [], []
         for start in range(0, len(x_test), TEST_BATCH):
-            probs, batch_peaks = forward(weights, ops.convert_to_tensor(x_test[start : start + TEST_BATCH]))
+            probs, batch_peaks, batch_means = forward(weights, ops.convert_to_tensor(x_test[start : start + TEST_BATCH]))
             probabilities.append(ops.convert_to_numpy(probs))
-            batch_peaks = [ops.convert_to_numpy(peak) for peak in batch_peaks]
-            peaks = batch_peaks if peaks is None else [np.maximum(a, b) for a, b in zip(peaks, batch_peaks)]
-        return np.concatenate(probabilities, axis=1), dict(zip(HIDDEN, peaks))
+            peaks.append([ops.convert_to_numpy(peak) for peak in batch_peaks])
+            mean_peaks.append([ops.convert_to_numpy(peak) for peak in batch_means])
+        peaks, mean_peaks = ({name: np.max([batch[i] for batch in stat], axis=0) for i, name in enumerate(HIDDEN)}
+                             for stat in (peaks, mean_peaks))
+        return np.concatenate(probabilities, axis=1), peaks, mean_peaks
 
     def happy_and_sad(self):
         """Images maximizing (HappyMaps) or minimizing (SadMaps) each class logit, restarts side by side."""
@@ -188,43 +201,53 @@ class Visualizer:
                 restarts=restarts, steps=p["steps"], parameterization=p["parameterization"])))
         return entries
 
-    def caricature_images(self, weights):
-        """Per model given, the image maximizing the mean pre-activation of each shown channel of every hidden
-        layer: ({layer: channels shown}, images (K, items, 32, 32, 3)) with items in layer, channel order."""
+    def caricature_images(self, weights, peaks, mean_peaks):
+        """Per model given, the image maximizing the mean pre-activation of each shown live channel of every
+        hidden layer, in units of the channel's largest mean activation on a test image (`mean_peaks`, so channels
+        of every layer weigh alike against the penalties); channels whose `peaks` are 0 never fire: ({layer: channels shown}, {layer: dead (K, channels)}, images (K, items,
+        32, 32, 3), items in layer, channel order). A dead channel's items are not optimized (grey)."""
+        copies = len(weights[0])
         shown = {name: shown_channels(weights[2 * i + 1].shape[-1], self.params["channels"])
                  for i, name in enumerate(HIDDEN)}
+        dead = {name: peaks[name][:copies] <= 0 for name in HIDDEN}
         layers = [f"{name}:pre" for name in HIDDEN for _ in shown[name]]
         channels = np.concatenate([shown[name] for name in HIDDEN])
-        return shown, self.maximize("caricatures", weights, Channel(layers, channels), len(layers), seed_offset=1)
+        gains = np.concatenate([np.where(dead[name][:, shown[name]], 0.0, CARICATURE_GAIN / np.maximum(
+            mean_peaks[name][:copies, shown[name]], 1e-12)) for name in HIDDEN], axis=1)  # (K, items)
+        images = self.maximize("caricatures", weights, ScaledChannel(layers, channels, gains), len(layers),
+                               seed_offset=1)
+        live = np.concatenate([~dead[name][:, shown[name]] for name in HIDDEN], axis=1)
+        return shown, dead, np.where(live[:, :, None, None, None], images, np.float32(GREY))
 
-    def caricatures(self, peaks):
+    def caricatures(self, peaks, mean_peaks):
         """The clean and the first swapped model's caricatures; channels that never fire on the test set (their
-        largest activation over every test image is 0, measured) are grey cells marked dead."""
+        largest activation over every test image and position is 0, measured) are grey cells marked dead."""
         p, featured = self.params, min(2, len(self.labels))
-        shown, images = self.caricature_images([w[:featured] for w in self.weights])
+        shown, dead, images = self.caricature_images([w[:featured] for w in self.weights], peaks, mean_peaks)
         per_row = 8 if p["channels"] == "all" else max(len(c) for c in shown.values())
         entries = []
         for model, label in enumerate(self.labels[:featured]):
             cells, texts, rows, offset = [], [], [], 0
             for name in HIDDEN:
-                dead = peaks[name][model] <= 0
                 for start in range(0, len(shown[name]), per_row):
                     picks = shown[name][start : start + per_row]
                     row = np.full((per_row,) + images.shape[2:], 1.0, np.float32)
                     text = [""] * per_row
                     for j, channel in enumerate(picks):
-                        row[j] = GREY if dead[channel] else images[model, offset + start + j]
-                        text[j] = f"{channel} dead" if dead[channel] else str(channel)
+                        row[j] = images[model, offset + start + j]
+                        text[j] = f"{channel} dead" if dead[name][model, channel] else str(channel)
                     cells.append(row)
                     texts.append(text)
-                    rows.append(f"{name}\n({int(dead.sum())} of {len(dead)}\ndead)" if start == 0 else name)
+                    count = int(dead[name][model].sum())
+                    rows.append(f"{name}\n({count} of {dead[name].shape[1]}\ndead)" if start == 0 else name)
                 offset += len(shown[name])
             path = f"caricatures/{slug(label)}.png"
             save_grid(self.folder / path, np.stack(cells), f"Caricatures of {label}: the image that most excites "
                       "each channel", rows, None, p["dpi"], cell_text=texts)
             entries.append((path, f"Caricatures: {label}", CARICATURE_CAPTION.format(
                 label=label, shown="every channel" if p["channels"] == "all" else f"the first {p['channels']} "
-                "channels", dead=", ".join(f"{name} {int((peaks[name][model] <= 0).sum())}" for name in HIDDEN))))
+                "channels", dead=", ".join(f"{name} {int(dead[name][model].sum())} of {dead[name].shape[1]}"
+                                           for name in HIDDEN))))
         return entries
 
     def inversion(self, x_test, y_test):
@@ -241,7 +264,7 @@ class Visualizer:
         pixels = parameterizations.PixelImage()
         inverted, _ = self.optimize(
             "inversion", weights, ActivationMatch(layers, targets),
-            pixels.init(np.random.default_rng([p["seed"], 2]), items.shape[:2]), pixels,
+            pixels.init(np.random.default_rng([p["seed"], 2]), items.shape[:2]) * INVERSION_START, pixels,
             [TotalVariation(INVERSION_TV)])
         rows = [f"{self.names[y_test[i]]}\n(test {i})" for i in picks]
         columns = ["original"] + [wrap(f"{label}: {layer}") for label in labels for layer in INVERTED]
@@ -288,9 +311,13 @@ class Visualizer:
 
 # Fourier images: the spread of the random start (wide enough that restarts differ) and the spectrum's decay
 # (steeper than Lucid's 1/f, a smoothness prior: HappyMaps came out as blobs instead of striped texture).
-FOURIER_START_SD = 0.5
+FOURIER_START_SD = 0.3
 FOURIER_DECAY = 1.5
-INVERSION_TV = 0.05  # the inversion's prior: enough to keep pixels that the layer ignores smooth
+# A caricature's objective: its channel's mean pre-activation over the channel's largest test activation, times
+# this gain, which puts it on the scale of a class logit, so the same penalties fit caricatures and HappyMaps.
+CARICATURE_GAIN = 10.0
+INVERSION_TV = 0.3
+INVERSION_START = 0.2  # inversions start near grey, so pixels the layer ignores stay smooth instead of noise  # the inversion's prior: enough to keep pixels that the layer ignores smooth
 
 HAPPY_SAD_CAPTION = {
     "happy": "Each row is a class, each column a model and a random restart ({restarts} per model): an image that "
@@ -358,9 +385,9 @@ def draw_gallery(weights, labels, data, params, folder):
     """Every technique for the selected models (`weights` stacked in `labels` order) into `folder`."""
     deterministic(params["seed"])
     visualizer = Visualizer(weights, labels, data["class_names"], params, folder)
-    probabilities, peaks = visualizer.measure(data["x_test"])
+    probabilities, peaks, mean_peaks = visualizer.measure(data["x_test"])
     entries = visualizer.happy_and_sad()
-    entries += visualizer.caricatures(peaks)
+    entries += visualizer.caricatures(peaks, mean_peaks)
     entries += visualizer.inversion(data["x_test"], data["y_test"])
     entries += visualizer.filters()
     entries += visualizer.confusions(probabilities, data["x_test"], data["y_test"])
