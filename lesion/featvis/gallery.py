@@ -316,41 +316,43 @@ FOURIER_DECAY = 1.5
 # A caricature's objective: its channel's mean pre-activation over the channel's largest test activation, times
 # this gain, which puts it on the scale of a class logit, so the same penalties fit caricatures and HappyMaps.
 CARICATURE_GAIN = 10.0
-INVERSION_TV = 0.3
-INVERSION_START = 0.2  # inversions start near grey, so pixels the layer ignores stay smooth instead of noise  # the inversion's prior: enough to keep pixels that the layer ignores smooth
+INVERSION_TV = 1.0  # the inversion's prior: at 0.3 conv2 inversions were coloured speckle, at 3 conv1 lost shape
+INVERSION_START = 0.2  # inversions start near grey, so pixels the layer ignores stay smooth instead of noise
 
 HAPPY_SAD_CAPTION = {
     "happy": "Each row is a class, each column a model and a random restart ({restarts} per model): an image that "
              "the model scores highly as that class, found by {steps} Adam steps in input space ({parameterization} "
              "parameterization, L6 and total-variation penalties, random jitter and zoom). Read colours and coarse "
-             "layout (where the colour sits), not texture; restarts that agree show what the model relies on. Compare "
-             "a swapped pair's two classes across models: a model that never learned one of them paints the "
-             "same thing for both.",
-    "sad": "As the HappyMaps, for the opposite objective: an image that lowers the class logit as far as the "
-           "penalties allow, i.e. what most speaks against that class for each model ({restarts} restarts, "
-           "{steps} steps).",
+             "layout (blue sky above an airplane, green below a frog), not texture; what the restarts share is what "
+             "the model relies on. A model trained with a pair's labels half swapped cannot tell the two classes "
+             "apart, so compare its maps of the two with the clean model's.",
+    "sad": "As the HappyMaps, for the opposite objective: each image lowers the class logit as far as the penalties "
+           "allow, i.e. shows what most speaks against that class for each model ({restarts} restarts, {steps} "
+           "steps). Vehicle classes are typically countered by green, animal-like blobs and animals by blue skies.",
 }
 CARICATURE_CAPTION = (
     "Rows are layers (conv1 to dense), cells {shown} of the layer for {label}. Each cell is the image that most "
     "raises the channel's mean pre-activation (its input to the ReLU), optimized from a random start, so every "
-    "channel that can fire gets an image. Grey cells marked 'dead' are channels that never fire: their largest "
-    "activation over every test image and position is 0 (measured with the same packed forward pass; dead "
-    "channels of all channels: {dead}). conv1 cells show colour-edge and colour patterns; deeper layers mix them "
-    "into textures, and dense cells are whole-image colour layouts.")
+    "channel that ever fires gets an image. Grey cells marked 'dead' are channels that never fire: their largest "
+    "activation over every test image and position is 0, measured with the same packed forward pass (dead "
+    "channels of the whole layer: {dead}). A conv1 channel averaged over the image is linear in it, so its cell is "
+    "mostly the colour the filter prefers; conv2 and conv3 cells show the textures and colour edges the channel "
+    "looks for, and dense cells whole-image layouts.")
 INVERSION_CAPTION = (
-    "The first column is a test image; every other column is a picture rebuilt from random pixels by {steps} Adam "
-    "steps until one layer's activations (conv1 or conv2, of the clean and the first swapped model) match the "
-    "original's, under a total-variation prior. What survives is what the layer keeps: conv1 keeps nearly "
-    "everything, conv2 keeps coarse shape and colour and loses fine detail. Inversions from conv3 and above are "
-    "left out: they came out as noise.")
+    "The first column is a test image; every other column is a picture rebuilt from a near-grey start by {steps} "
+    "Adam steps until one layer's activations (conv1 or conv2, of the clean and the first swapped model) match the "
+    "original's, under a total-variation prior. What survives is what the layer keeps: conv1 keeps the shapes and "
+    "colours but not fine texture; conv2 keeps the outline and the main colours, and its coloured speckle is "
+    "detail that conv2 no longer pins down. Inversions from conv3 and above are left out: they came out as noise.")
 FILTERS_CAPTION = (
-    "Each model's 32 conv1 kernels (3 x 3 pixels, enlarged) as a 4 x 8 mosaic, each stretched to its own range: "
-    "grey is 0, colours show what colour edges and blobs the first layer detects. Filters of different models "
-    "are not matched (channel i of one is unrelated to channel i of another).")
+    "Each model's 32 conv1 kernels (3 x 3 pixels, enlarged) as a 4 x 8 mosaic, row-major from channel 0, each "
+    "stretched from its own minimum (black) to its maximum (white): a kernel's colours and their layout show which "
+    "colour and which colour edge the channel responds to. Kernels of different models are not matched (channel "
+    "i of one is unrelated to channel i of another).")
 CONFUSION_CAPTION = (
     "Rows are true classes, columns predicted classes of {label} on the test set; each cell shows how many test "
     "images fall there (n) and the one the model predicts with most confidence (white: none). A swapped pair shows "
-    "up as two bright off-diagonal cells.")
+    "up as large counts in its two off-diagonal cells.")
 
 INTRO = ("What the networks see: a clean model beside models trained with a pair of classes' labels half swapped. "
          "Images are in reading order; every caption says what its figure shows and how to read it.")
