@@ -224,7 +224,7 @@ class Visualizer:
         largest activation over every test image and position is 0, measured) are grey cells marked dead."""
         p, featured = self.params, min(2, len(self.labels))
         shown, dead, images = self.caricature_images([w[:featured] for w in self.weights], peaks, mean_peaks)
-        per_row = 8 if p["channels"] == "all" else max(len(c) for c in shown.values())
+        per_row = 16 if p["channels"] == "all" else max(len(c) for c in shown.values())
         entries = []
         for model, label in enumerate(self.labels[:featured]):
             cells, texts, rows, offset = [], [], [], 0
