@@ -48,8 +48,9 @@ SPECIFIC_EFFECTS = PLOT_DATA / "specific_effects.csv"
 CLASS_ACCURACY = PLOT_DATA / "class_accuracy.csv"
 REPORT = Path("plots/report.html")
 PROVENANCE = Path("metrics/provenance.json")  # what produced the report: params, data checksum, training, code
+VIS_MODELS = Path("data/vis/models.npz")  # the visualize stage's models: labels and weights, no model ids
 VIS = Path("plots/vis")
-VIS_PAGE = VIS / "index.html"  # the visualize stage's own gallery, linked (never read) by the report
+VIS_INDEX = VIS / "index.html"  # the visualize stage's own gallery, linked (never read) by the report
 
 # The stage that writes each artifact (dvc.yaml's outs), named when an input is missing.
 WRITER = {
@@ -57,7 +58,7 @@ WRITER = {
     PER_CLASS: "evaluate", CONFUSION: "evaluate", EVAL_METRICS: "evaluate", WELCH: "stats", VS_CLEAN: "stats",
     KL: "stats", SUMMARY: "stats", SIGNIFICANT: "stats", LESION_EFFECTS: "stats", LESION_ROWS: "stats",
     LESION_INTERACTIONS: "stats", LESION_KL: "stats", FIGURES: "plots", PLOT_DATA: "plots", REPORT: "plots",
-    PROVENANCE: "plots", VIS: "visualize",
+    PROVENANCE: "plots", VIS_MODELS: "vis_models", VIS: "visualize",
 }
 
 DATASET_ARRAYS = ("x_train", "y_train", "x_test", "y_test", "class_names")
@@ -236,6 +237,31 @@ def read_weights(model_ids):
         raise InputError(f"models {missing[:5]} are not in {MODELS_DIR}: train them first (dvc repro train)")
     order = [position[m] for m in wanted]
     return wanted, [np.concatenate(stack)[order] for stack in zip(*(pack.weights for pack in packs))]
+
+
+# The shown models: data/vis/models.npz holds `labels` (what the gallery calls each model: "clean",
+# "automobile/truck swapped") and the weights w0..w9 stacked over those models in that order. No model ids: ids
+# shift when trials are added, and the visualize stage must rerun only when the shown models really change.
+
+
+def write_vis_models(labels, weights):
+    save_npz(VIS_MODELS, labels=np.array(labels, dtype=str), **{f"w{i}": w for i, w in enumerate(weights)})
+
+
+def read_vis_models():
+    """(labels, weights) of the shown models: weights[i] has shape (len(labels),) + WEIGHT_SPECS[i] shape."""
+    from lesion.model.cnn import WEIGHT_SPECS
+
+    require(VIS_MODELS)
+    with np.load(VIS_MODELS) as data:
+        labels = [str(label) for label in data["labels"]]
+        weights = [data[f"w{i}"] for i in range(len(WEIGHT_SPECS)) if f"w{i}" in data.files]
+    shapes = [tuple(w.shape) for w in weights]
+    expected = [(len(labels),) + shape for _, _, shape in WEIGHT_SPECS]
+    if not labels or shapes != expected:
+        raise InputError(f"{VIS_MODELS} holds weights of shapes {shapes} for {len(labels)} models, not the CNN's: "
+                         "rerun dvc repro vis_models")
+    return labels, weights
 
 
 # Evaluation: per_class.csv (one row per model and class, models in id order, classes in the dataset's order) and

@@ -82,6 +82,16 @@ class AutoOr:
         return value == "auto" or self.rule.accepts(value)
 
 
+class AllOr:
+    """The word 'all' or a value of `rule`."""
+
+    def __init__(self, rule):
+        self.rule, self.expected = rule, f"'all' or {rule.expected}"
+
+    def accepts(self, value):
+        return value == "all" or self.rule.accepts(value)
+
+
 def is_pair_list(value):
     return isinstance(value, list) and all(isinstance(p, list) and len(p) == 2 and all(isinstance(n, str) for n in p)
                                            for p in value)
@@ -143,15 +153,14 @@ SCHEMA = {
     "visualize": {
         "trial": (Integer(0), "trial whose models are shown"),
         "steps": (Integer(1), "Adam steps of each optimization"),
-        "dream_steps": (Integer(1), "Adam steps of DeepDream"),
         "learning_rate": (Number(0, open_low=True), "input-space Adam's learning rate"),
         "restarts": (Integer(1), "random starts of each Happy/Sad map"),
+        "channels": (AllOr(Integer(1)), "channels caricatured per layer: the first n, or all"),
         "parameterization": (Choice("pixel", "fourier"), "image representation of maximized images"),
         "lp_weight": (Number(0), "weight of the L6-norm penalty"),
-        "tv_weight": (Number(0), "weight of the total-variation penalty (also the inversion prior)"),
+        "tv_weight": (Number(0), "weight of the total-variation penalty of maximized images"),
         "jitter": (Integer(0), "random shift, in pixels, at every step"),
-        "images": (Integer(1), "test images dreamed on and inverted"),
-        "linear_epochs": (Integer(1), "epochs of the linear reference classifier"),
+        "images": (Integer(1), "test images inverted"),
         "dpi": (Integer(20, 600), "resolution of every image"),
         "seed": (Integer(0), "seed of starts, jitter and zoom"),
         "scale": (Interval(), "random zoom range at every step"),

@@ -1,11 +1,12 @@
 """Stage `visualize`: what mistrained networks see, next to a clean one (lesion.featvis.gallery) -> plots/vis.
 
-The folder is built aside and renamed onto plots/vis, so a failed run leaves no output.
+It reads only the shown models (data/vis/models.npz, the vis_models stage's) and the dataset, so DVC reruns it
+only when those models, the dataset, its code or its params change. The folder is built aside and renamed onto
+plots/vis, so a failed run leaves no output.
 """
 
 from lesion import contract, params
 from lesion.backend import use_backend
-from lesion.featvis.selection import select_models
 from lesion.files import atomic_folder
 from lesion.stage import run_stage
 
@@ -13,14 +14,11 @@ from lesion.stage import run_stage
 def main():
     settings = params.load("visualize")
     use_backend(params.load("train")["backend"])
-    manifest = contract.read_manifest()
-    contract.check_packs(manifest)
-    ids, labels = select_models(manifest, settings)
-    ids, weights = contract.read_weights(ids)
-    data = contract.read_dataset(*contract.DATASET_ARRAYS)
+    labels, weights = contract.read_vis_models()
+    data = contract.read_dataset("x_test", "y_test", "class_names")
     from lesion.featvis.gallery import draw_gallery
 
-    print(f"visualizing {len(ids)} models: " + ", ".join(f"{label} (model {i})" for i, label in zip(ids, labels)))
+    print(f"visualizing {len(labels)} models: " + ", ".join(labels))
     with atomic_folder(contract.VIS) as folder:
         draw_gallery(weights, labels, data, settings, folder)
 

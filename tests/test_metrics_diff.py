@@ -8,11 +8,13 @@ import pytest
 import yaml
 
 from tests.conftest import REPO, write_params
-from tests.fixtures.study import write_study
+from tests.fixtures.study import write_study, write_vis
 from tests.test_pipeline import ran, sh
 
 FAST_STATS = {"alpha": 0.05, "bootstrap": 100, "null_draws": 300, "permutations": 100, "seed": 0}
 STAGES = ("stats", "plots")
+VIS_PLOTS = ("happy_maps.png", "sad_maps.png", "inversion.png", "caricatures/clean.png", "filters/conv1.png",
+             "confusion/clean.png")
 
 
 def commit(project, message):
@@ -30,6 +32,7 @@ def repo(tmp_path):
     (tmp_path / "dvc.yaml").write_text(yaml.safe_dump(pipeline, sort_keys=False))
     write_params(tmp_path, stats=FAST_STATS, plots={"dpi": 50})
     write_study(tmp_path)
+    write_vis(tmp_path, VIS_PLOTS)  # a stand-in for every image dvc.yaml's plots list of the gallery
     sh(tmp_path, "git", "init", "-q")
     sh(tmp_path, "dvc", "init", "-q")
     sh(tmp_path, "dvc", "config", "core.analytics", "false")
@@ -64,6 +67,7 @@ def test_repro_commit_change_and_diff(repo):
     assert {"Welch t per effect (target<-confused)", "Test accuracy per class and condition",
             "Training loss", "Training accuracy"} <= set(plots)
     images = {name for name, entries in plots.items() if entries[0]["type"] == "image"}
-    assert {"plots/figures/t_heatmap.png", "plots/figures/architecture.png", "plots/vis/saliency.png"} <= images
+    assert {"plots/figures/t_heatmap.png", "plots/figures/architecture.png", "plots/vis/happy_maps.png",
+            "plots/vis/filters/conv1.png"} <= images
     assert {entry["revisions"][0] for entry in plots["plots/figures/t_heatmap.png"]} == {"HEAD~1", "HEAD"}
     assert plots["Welch t per effect (target<-confused)"][0]["revisions"] == ["HEAD~1", "HEAD"]

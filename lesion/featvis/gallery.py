@@ -1,64 +1,122 @@
-"""The visualize stage's gallery: what mistrained networks see, next to a clean one, as PNGs.
+"""The visualize stage's gallery: what mistrained networks see, next to a clean one, as PNGs and an index page.
 
 A clean model and the first model of a few swapped pairs are shown side by side, so a reader sees, say, what a net
 that never learned "truck" thinks an automobile looks like. Every technique optimizes all its images (models on
-the pack's copy axis, classes, channels, restarts and images on the batch axis) with one compiled step.
+the pack's copy axis, classes, channels, restarts and images on the batch axis) with one compiled step, and one
+packed forward pass over the test set gives both the confusion grids and which channels never fire.
 """
+
+import html
+import re
 
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 from tqdm import tqdm
 
-from lesion.evaluation import PackEvaluator
 from lesion.featvis import images as parameterizations
 from lesion.featvis.maximization import ActivationMaximization
 from lesion.featvis.modifiers import Jitter, Scale
 from lesion.featvis.net import PackedNet
 from lesion.featvis.regularizers import LpNorm, TotalVariation
-from lesion.featvis.scores import ActivationMatch, Channel, LayerPower
+from lesion.featvis.scores import ActivationMatch, Channel, ScaledChannel
+from lesion.model import autodiff
+from lesion.model.cnn import to_unit_range
 
 matplotlib.use("Agg")  # files only, never a window
 
-HIDDEN = ("conv1", "conv2", "conv3", "dense")  # layers whose channels are caricatured, dreamed and inverted
-INVERTED = HIDDEN + ("logits",)
+HIDDEN = ("conv1", "conv2", "conv3", "dense")  # layers whose channels are caricatured
+INVERTED = ("conv1", "conv2")  # layers whose inversions still show the image (conv3 and above gave noise)
+FONT = 8  # the smallest font of every figure, in points
+GREY = 0.5
+TEST_BATCH = 250  # test images per compiled forward call
 
 
-def save_grid(path, images, title, row_labels, column_labels, dpi, cell_text=None):
-    """A rows x columns grid of RGB images (values in [0, 1]); a column label's spaces become line breaks."""
-    rows, columns = images.shape[:2]
-    figure, axes = plt.subplots(rows, columns, figsize=(1.3 + 0.85 * columns, 1.1 + 0.85 * rows), squeeze=False,
-                                layout="constrained")
+def wrap(text, width=12):
+    """Break a label into lines of about `width` characters, after spaces and slashes."""
+    lines, line = [], ""
+    for word in re.split(r"(?<=/)| ", text):
+        joined = line + ("" if line.endswith("/") or not line else " ") + word
+        if line and len(joined) > width:
+            lines.append(line)
+            joined = word
+        line = joined
+    return "\n".join(lines + [line])
+
+
+def save_grid(path, images, title, row_labels, column_labels, dpi, cell_text=None, cell=0.9):
+    """A rows x columns grid of RGB images (values in [0, 1]) drawn as one mosaic on one axes (a figure of 100
+    axes took 3 s to draw), `cell` inches a cell, every label at least FONT points; `cell_text[r][c]` goes under
+    cell (r, c)."""
+    rows, columns, size = images.shape[0], images.shape[1], images.shape[2]
+    gap = size // 8
+    below = size // 2 if cell_text is not None else 0  # room for the text under each cell
+    pitch_x, pitch_y = size + gap, size + gap + below
+    sheet = np.ones((rows * pitch_y, columns * pitch_x - gap, 3), np.float32)
     for r in range(rows):
         for c in range(columns):
-            axis = axes[r, c]
-            axis.imshow(np.clip(images[r, c], 0, 1), interpolation="nearest")
-            axis.set_xticks([])
-            axis.set_yticks([])
-            if c == 0:
-                axis.set_ylabel(row_labels[r], rotation=0, ha="right", va="center", fontsize=7)
-            if r == 0:
-                axis.set_title(column_labels[c].replace(" ", "\n"), fontsize=6)
-            if cell_text is not None:
-                axis.set_xlabel(cell_text[r][c], fontsize=6, labelpad=1)
-    figure.suptitle(title, fontsize=9)
+            sheet[r * pitch_y : r * pitch_y + size, c * pitch_x : c * pitch_x + size] = np.clip(images[r, c], 0, 1)
+    label_lines = max(label.count("\n") + 1 for label in column_labels) if column_labels is not None else 0
+    label_width = max(len(line) for label in row_labels for line in label.split("\n"))
+    inch = cell / pitch_x  # inches per mosaic pixel
+    left, top = 0.25 + 0.075 * label_width, 0.35 + 0.16 * label_lines
+    width, height = sheet.shape[1] * inch, sheet.shape[0] * inch
+    figure = plt.figure(figsize=(left + width + 0.15, top + height + 0.1))
+    axis = figure.add_axes([left / figure.get_figwidth(), 0.1 / figure.get_figheight(),
+                            width / figure.get_figwidth(), height / figure.get_figheight()])
+    axis.imshow(sheet, interpolation="nearest", extent=(0, sheet.shape[1], sheet.shape[0], 0))
+    axis.set_yticks([r * pitch_y + size / 2 for r in range(rows)], row_labels, fontsize=FONT)
+    if column_labels is not None:
+        axis.set_xticks([c * pitch_x + size / 2 for c in range(columns)], column_labels, fontsize=FONT)
+    else:
+        axis.set_xticks([])
+    axis.tick_params(length=0, top=False, bottom=False, labeltop=True, labelbottom=False)
+    for spine in axis.spines.values():
+        spine.set_visible(False)
+    if cell_text is not None:
+        for r in range(rows):
+            for c in range(columns):
+                axis.text(c * pitch_x + size / 2, r * pitch_y + size + 1, cell_text[r][c], ha="center", va="top",
+                          fontsize=FONT)
+    figure.suptitle(title, fontsize=FONT + 2, x=0.5, y=1 - 0.05 / figure.get_figheight(), va="top")
+    save(figure, path, dpi)
+
+
+def save(figure, path, dpi):
     path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=dpi)
+    figure.savefig(path, dpi=dpi, metadata={"Software": None})  # no version stamp: equal figures, equal bytes
     plt.close(figure)
 
 
 def normalize(arrays, axes):
-    """Stretch each array to [0, 1] over `axes` (per filter, per template)."""
+    """Stretch each array to [0, 1] over `axes` (per filter)."""
     low, high = arrays.min(axis=axes, keepdims=True), arrays.max(axis=axes, keepdims=True)
     return (arrays - low) / np.maximum(high - low, 1e-12)
+
+
+def mosaic(tiles, columns, gap=1):
+    """(n, h, w, 3) tiles -> one (rows*(h+gap)-gap, columns*(w+gap)-gap, 3) image on white, row-major."""
+    n, h, w, _ = tiles.shape
+    rows = -(-n // columns)
+    sheet = np.ones((rows * (h + gap) - gap, columns * (w + gap) - gap, 3), np.float32)
+    for i, tile in enumerate(tiles):
+        r, c = divmod(i, columns)
+        sheet[r * (h + gap) : r * (h + gap) + h, c * (w + gap) : c * (w + gap) + w] = tile
+    return sheet
 
 
 def slug(label):
     return label.replace("/", "-").replace(" ", "_")
 
 
+def shown_channels(size, setting):
+    """The channels caricatured of a layer of `size` channels: the first `setting` of them, or all."""
+    return np.arange(size if setting == "all" else min(size, setting))
+
+
 class Visualizer:
-    """The stage's techniques for one selection of models; each writes its PNGs under `folder`."""
+    """The stage's techniques for one selection of models; each writes its PNGs under `folder` and returns its
+    (file, heading, caption) entries of the index page."""
 
     def __init__(self, weights, labels, class_names, params, folder):
         self.weights, self.labels, self.names = weights, labels, list(class_names)
@@ -70,23 +128,57 @@ class Visualizer:
             self.nets[copies] = PackedNet(copies)
         return self.nets[copies]
 
-    def optimize(self, name, weights, objective, seed_input, image, regularizers=(), modifiers=(), steps=None):
-        """One batched optimization of visualize.steps (or `steps`) steps, with a progress bar."""
-        steps = steps or self.params["steps"]
+    def optimize(self, name, weights, objective, seed_input, image, regularizers=(), modifiers=()):
+        """One batched optimization of visualize.steps steps, with a progress bar."""
+        steps = self.params["steps"]
         maximize = ActivationMaximization(self.net(len(weights[0])), image)
-        with tqdm(total=steps, desc=name, unit="step", mininterval=1) as bar:
+        with tqdm(total=steps, desc=name, unit="step", mininterval=2) as bar:
             return maximize(weights, objective, seed_input, regularizers, modifiers, steps,
                             self.params["learning_rate"], self.params["seed"], bar.update)
 
-    def maximize(self, name, weights, objective, batch):
+    def parameterization(self):
+        if self.params["parameterization"] == "fourier":
+            return parameterizations.FourierImage(sd=FOURIER_START_SD, decay=FOURIER_DECAY)
+        return parameterizations.PixelImage()
+
+    def maximize(self, name, weights, objective, batch, seed_offset=0):
         """Activation maximization of `batch` images per model from random starts, with the configured
         parameterization, penalties and robustness; returns the images."""
         p = self.params
-        image = parameterizations.FourierImage() if p["parameterization"] == "fourier" else parameterizations.PixelImage()
-        seed_input = image.init(np.random.default_rng(p["seed"]), (len(weights[0]), batch))
+        image = self.parameterization()
+        seed_input = image.init(np.random.default_rng([p["seed"], seed_offset]), (len(weights[0]), batch))
         return self.optimize(name, weights, objective, seed_input, image,
                              [LpNorm(p["lp_weight"]), TotalVariation(p["tv_weight"])],
                              [Jitter(p["jitter"]), Scale(*p["scale"])])[0]
+
+    def measure(self, x_test):
+        """One packed forward pass over the test set: probabilities (K, N, C) and, per hidden layer, each
+        channel's largest activation over every test image and position (`peaks`, K x channels: 0 for a channel
+        that never fires) and its largest mean activation over an image's positions (`mean_peaks`)."""
+        from keras import ops
+
+        net = self.net(len(self.labels))
+
+        def forward(weights, images):
+            copies = len(weights[0])
+            x = ops.broadcast_to(to_unit_range(images)[None], (copies,) + tuple(images.shape))
+            activations = net(weights, x)
+            flat = {name: ops.reshape(activations[name], (copies, images.shape[0], -1, activations[name].shape[-1]))
+                    for name in HIDDEN}
+            return (ops.softmax(activations["logits"], axis=-1), [ops.max(flat[name], axis=(1, 2)) for name in HIDDEN],
+                    [ops.max(ops.mean(flat[name], axis=2), axis=1) for name in HIDDEN])
+
+        forward = autodiff.compile(forward)
+        weights = [ops.convert_to_tensor(w) for w in self.weights]
+        probabilities, peaks, mean_peaks = [], [], []
+        for start in range(0, len(x_test), TEST_BATCH):
+            probs, batch_peaks, batch_means = forward(weights, ops.convert_to_tensor(x_test[start : start + TEST_BATCH]))
+            probabilities.append(ops.convert_to_numpy(probs))
+            peaks.append([ops.convert_to_numpy(peak) for peak in batch_peaks])
+            mean_peaks.append([ops.convert_to_numpy(peak) for peak in batch_means])
+        peaks, mean_peaks = ({name: np.max([batch[i] for batch in stat], axis=0) for i, name in enumerate(HIDDEN)}
+                             for stat in (peaks, mean_peaks))
+        return np.concatenate(probabilities, axis=1), peaks, mean_peaks
 
     def happy_and_sad(self):
         """Images maximizing (HappyMaps) or minimizing (SadMaps) each class logit, restarts side by side."""
@@ -96,83 +188,112 @@ class Visualizer:
         signs = np.repeat([1.0, -1.0], n_classes * restarts)
         objective = Channel(["logits"] * len(classes), classes, signs)
         images = self.maximize("happy/sad maps", self.weights, objective, len(classes))
-        columns = [f"{label} #{r + 1}" for label in self.labels for r in range(restarts)]
-        for sign, (name, verb) in enumerate([("happy", "maximize"), ("sad", "minimize")]):
+        columns = [wrap(f"{label} #{r + 1}") for label in self.labels for r in range(restarts)]
+        entries = []
+        for sign, (name, verb) in enumerate([("happy", "raise"), ("sad", "lower")]):
             half = images[:, sign * n_classes * restarts : (sign + 1) * n_classes * restarts]
             grid = half.reshape((copies, n_classes, restarts) + half.shape[2:]).swapaxes(0, 1)
-            save_grid(self.folder / f"{name}_maps.png", grid.reshape((n_classes, copies * restarts) + half.shape[2:]),
-                      f"{name.capitalize()}Maps: images that {verb} each class logit ({p['parameterization']} "
-                      f"parameterization), per model and random restart", self.names, columns, p["dpi"])
+            path = f"{name}_maps.png"
+            save_grid(self.folder / path, grid.reshape((n_classes, copies * restarts) + half.shape[2:]),
+                      f"{name.capitalize()}Maps: images that {verb} each class logit", self.names, columns,
+                      p["dpi"])
+            entries.append((path, f"{name.capitalize()}Maps", HAPPY_SAD_CAPTION[name].format(
+                restarts=restarts, steps=p["steps"], parameterization=p["parameterization"])))
+        return entries
 
-    def caricatures(self, weights, labels):
-        """Every channel of every hidden layer maximized, for each model given: a grid of 16 per row."""
-        p = self.params
-        sizes = {name: weights[2 * i + 1].shape[-1] for i, name in enumerate(HIDDEN)}
-        layers = [name for name in HIDDEN for _ in range(sizes[name])]
-        channels = np.concatenate([np.arange(sizes[name]) for name in HIDDEN])
-        images = self.maximize("caricatures", weights, Channel(layers, channels), len(layers))
-        per_row = 16
-        rows = [f"{layer} {c}-{c + per_row - 1}" for layer in HIDDEN for c in range(0, sizes[layer], per_row)]
-        for model, label in enumerate(labels):
-            grid = images[model].reshape((len(rows), per_row) + images.shape[2:])
-            save_grid(self.folder / "caricatures" / f"{slug(label)}.png", grid,
-                      f"Caricatures of {label}: the image maximizing each channel of each hidden layer "
-                      "(grey: the channel stayed silent, a dead ReLU)",
-                      rows, [str(c) for c in range(per_row)], p["dpi"])
+    def caricature_images(self, weights, peaks, mean_peaks):
+        """Per model given, the image maximizing the mean pre-activation of each shown live channel of every
+        hidden layer, in units of the channel's largest mean activation on a test image (`mean_peaks`, so channels
+        of every layer weigh alike against the penalties); channels whose `peaks` are 0 never fire: ({layer: channels shown}, {layer: dead (K, channels)}, images (K, items,
+        32, 32, 3), items in layer, channel order). A dead channel's items are not optimized (grey)."""
+        copies = len(weights[0])
+        shown = {name: shown_channels(weights[2 * i + 1].shape[-1], self.params["channels"])
+                 for i, name in enumerate(HIDDEN)}
+        dead = {name: peaks[name][:copies] <= 0 for name in HIDDEN}
+        layers = [f"{name}:pre" for name in HIDDEN for _ in shown[name]]
+        channels = np.concatenate([shown[name] for name in HIDDEN])
+        gains = np.concatenate([np.where(dead[name][:, shown[name]], 0.0, CARICATURE_GAIN / np.maximum(
+            mean_peaks[name][:copies, shown[name]], 1e-12)) for name in HIDDEN], axis=1)  # (K, items)
+        images = self.maximize("caricatures", weights, ScaledChannel(layers, channels, gains), len(layers),
+                               seed_offset=1)
+        live = np.concatenate([~dead[name][:, shown[name]] for name in HIDDEN], axis=1)
+        return shown, dead, np.where(live[:, :, None, None, None], images, np.float32(GREY))
 
-    def deep_dream_and_inversion(self, weights, labels, x_test, y_test):
-        """DeepDream (amplify each layer's response to a test image) and inversion (rebuild the image from one
-        layer's activations alone) of the first test image of a few classes, per model and layer."""
+    def caricatures(self, peaks, mean_peaks):
+        """The clean and the first swapped model's caricatures; channels that never fire on the test set (their
+        largest activation over every test image and position is 0, measured) are grey cells marked dead."""
+        p, featured = self.params, min(2, len(self.labels))
+        shown, dead, images = self.caricature_images([w[:featured] for w in self.weights], peaks, mean_peaks)
+        per_row = 16 if p["channels"] == "all" else max(len(c) for c in shown.values())
+        entries = []
+        for model, label in enumerate(self.labels[:featured]):
+            cells, texts, rows, offset = [], [], [], 0
+            for name in HIDDEN:
+                for start in range(0, len(shown[name]), per_row):
+                    picks = shown[name][start : start + per_row]
+                    row = np.full((per_row,) + images.shape[2:], 1.0, np.float32)
+                    text = [""] * per_row
+                    for j, channel in enumerate(picks):
+                        row[j] = images[model, offset + start + j]
+                        text[j] = f"{channel} dead" if dead[name][model, channel] else str(channel)
+                    cells.append(row)
+                    texts.append(text)
+                    count = int(dead[name][model].sum())
+                    rows.append(f"{name}\n({count} of {dead[name].shape[1]}\ndead)" if start == 0 else name)
+                offset += len(shown[name])
+            path = f"caricatures/{slug(label)}.png"
+            save_grid(self.folder / path, np.stack(cells), f"Caricatures of {label}: the image that most excites "
+                      "each channel", rows, None, p["dpi"], cell_text=texts)
+            entries.append((path, f"Caricatures: {label}", CARICATURE_CAPTION.format(
+                label=label, shown="every channel" if p["channels"] == "all" else f"the first {p['channels']} "
+                "channels", dead=", ".join(f"{name} {int(dead[name][model].sum())} of {dead[name].shape[1]}"
+                                           for name in HIDDEN))))
+        return entries
+
+    def inversion(self, x_test, y_test):
+        """Test images rebuilt from one layer's activations alone (pixels under a TV prior), per featured model."""
         from keras import ops
 
-        p, copies = self.params, len(labels)
+        p, featured = self.params, min(2, len(self.labels))
+        weights, labels = [w[:featured] for w in self.weights], self.labels[:featured]
         picks = [int(np.flatnonzero(y_test == c)[0]) for c in np.unique(y_test)[: p["images"]]]
         originals = x_test[picks].astype(np.float32) / 255.0
-        items = np.repeat(originals, len(INVERTED), axis=0)[None].repeat(copies, axis=0)  # (K, images x layers)
+        items = np.repeat(originals, len(INVERTED), axis=0)[None].repeat(featured, axis=0)  # (K, images x layers)
         layers = list(INVERTED) * len(picks)
+        targets = {name: ops.convert_to_numpy(a) for name, a in self.net(featured)(weights, items).items()}
         pixels = parameterizations.PixelImage()
-        dreams, _ = self.optimize("deep dream", weights, LayerPower(layers), pixels.from_images(items), pixels,
-                                  modifiers=[Jitter(p["jitter"])], steps=p["dream_steps"])
-        targets = {name: ops.convert_to_numpy(a) for name, a in self.net(copies)(weights, items).items()}
         inverted, _ = self.optimize(
             "inversion", weights, ActivationMatch(layers, targets),
-            pixels.init(np.random.default_rng(p["seed"]), items.shape[:2]), pixels,
-            [TotalVariation(p["tv_weight"])])
+            pixels.init(np.random.default_rng([p["seed"], 2]), items.shape[:2]) * INVERSION_START, pixels,
+            [TotalVariation(INVERSION_TV)])
         rows = [f"{self.names[y_test[i]]}\n(test {i})" for i in picks]
-        columns = ["original"] + [f"{label} {layer}" for label in labels for layer in INVERTED]
-        for name, images, what in [
-            ("deep_dream", dreams, "DeepDream: each test image changed to excite the layer more"),
-            ("inversion", inverted, "Inversion: an image rebuilt from the layer's activations alone (TV prior)"),
-        ]:
-            grid = images.reshape((copies, len(picks), len(INVERTED)) + images.shape[2:]).transpose(1, 0, 2, 3, 4, 5)
-            grid = grid.reshape((len(picks), copies * len(INVERTED)) + images.shape[2:])
-            save_grid(self.folder / f"{name}.png", np.concatenate([originals[:, None], grid], axis=1),
-                      what, rows, columns, p["dpi"])
+        columns = ["original"] + [wrap(f"{label}: {layer}") for label in labels for layer in INVERTED]
+        grid = inverted.reshape((featured, len(picks), len(INVERTED)) + inverted.shape[2:]).transpose(1, 0, 2, 3, 4, 5)
+        grid = grid.reshape((len(picks), featured * len(INVERTED)) + inverted.shape[2:])
+        save_grid(self.folder / "inversion.png", np.concatenate([originals[:, None], grid], axis=1),
+                  "Inversion: each test image rebuilt from one layer's activations alone", rows, columns, p["dpi"])
+        return [("inversion.png", "Inversion", INVERSION_CAPTION.format(steps=p["steps"]))]
 
-    def templates(self, x_train, y_train):
-        """First-layer filters of every model, and the class templates of a linear classifier on pixels."""
-        import keras
+    def filters(self):
+        """Every model's 32 first-layer filters, each stretched to its own range, as one 4 x 8 mosaic per model."""
+        kernels = normalize(self.weights[0].transpose(0, 4, 1, 2, 3), axes=(2, 3, 4))  # (K, 32, 3, 3, 3)
+        sheets = np.stack([mosaic(k.repeat(4, axis=1).repeat(4, axis=2), 8) for k in kernels])
+        figure, axes = plt.subplots(1, len(sheets), squeeze=False, layout="constrained",
+                                    figsize=(0.5 + 2.6 * len(sheets), 1.9))
+        for axis, sheet, label in zip(axes[0], sheets, self.labels):
+            axis.imshow(sheet, interpolation="nearest")
+            axis.set_xticks([])
+            axis.set_yticks([])
+            axis.set_title(label, fontsize=FONT)
+        figure.suptitle("First-layer (conv1) filters as RGB images", fontsize=FONT + 2)
+        save(figure, self.folder / "filters/conv1.png", self.params["dpi"] * 1.5)
+        return [("filters/conv1.png", "First-layer filters", FILTERS_CAPTION)]
 
-        p = self.params
-        filters = normalize(self.weights[0].transpose(0, 4, 1, 2, 3), axes=(2, 3, 4))  # (K, 32, 3, 3, 3)
-        save_grid(self.folder / "filters" / "conv1.png", filters, "First-layer filters as RGB images "
-                  "(each stretched to its own range)", self.labels, [str(f) for f in range(filters.shape[1])],
-                  p["dpi"])
-        keras.utils.set_random_seed(p["seed"])
-        linear = keras.Sequential([keras.Input(x_train.shape[1:]), keras.layers.Flatten(), keras.layers.Dense(10)])
-        linear.compile(keras.optimizers.Adam(1e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-        linear.fit(x_train.astype(np.float32) / 255.0, y_train, batch_size=256, epochs=p["linear_epochs"], verbose=0)
-        kernel = linear.layers[-1].get_weights()[0].T.reshape((1, len(self.names)) + x_train.shape[1:])
-        save_grid(self.folder / "filters" / "linear_classifier.png", normalize(kernel, axes=(2, 3, 4)),
-                  "Class templates of a linear classifier on raw pixels (reference)", ["linear"], self.names,
-                  p["dpi"])
-
-    def confusions(self, x_test, y_test):
+    def confusions(self, probabilities, x_test, y_test):
         """Per model, its test confusion matrix with the most confidently predicted image in every cell."""
-        probs = PackEvaluator(len(self.labels)).predict(self.weights, x_test)  # the evaluate stage's forward pass
-        n = len(self.names)
+        n, entries = len(self.names), []
         for model_index, label in enumerate(self.labels):
-            predicted, confidence = probs[model_index].argmax(-1), probs[model_index].max(-1)
+            predicted, confidence = probabilities[model_index].argmax(-1), probabilities[model_index].max(-1)
             grid, counts = np.ones((n, n) + x_test.shape[1:], np.float32), [[""] * n for _ in range(n)]
             for true in range(n):
                 for guess in range(n):
@@ -180,18 +301,97 @@ class Visualizer:
                     counts[true][guess] = f"n={len(members)}"
                     if len(members):
                         grid[true, guess] = x_test[members[confidence[members].argmax()]] / 255.0
-            save_grid(self.folder / "confusion" / f"{slug(label)}.png", grid,
-                      f"Confusion of {label}: rows true class, columns predicted; each cell its most confident "
-                      "test image", [f"true {c}" for c in self.names], [f"predicted {c}" for c in self.names],
+            path = f"confusion/{slug(label)}.png"
+            save_grid(self.folder / path, grid, f"Confusion of {label}: rows true class, columns predicted",
+                      [f"true\n{c}" for c in self.names], [wrap(f"predicted {c}", 10) for c in self.names],
                       self.params["dpi"], cell_text=counts)
+            entries.append((path, f"Confusion: {label}", CONFUSION_CAPTION.format(label=label)))
+        return entries
+
+
+# Fourier images: the spread of the random start (wide enough that restarts differ) and the spectrum's decay
+# (steeper than Lucid's 1/f, a smoothness prior: HappyMaps came out as blobs instead of striped texture).
+FOURIER_START_SD = 0.3
+FOURIER_DECAY = 1.5
+# A caricature's objective: its channel's mean pre-activation over the channel's largest test activation, times
+# this gain, which puts it on the scale of a class logit, so the same penalties fit caricatures and HappyMaps.
+CARICATURE_GAIN = 10.0
+INVERSION_TV = 1.0  # the inversion's prior: at 0.3 conv2 inversions were coloured speckle, at 3 conv1 lost shape
+INVERSION_START = 0.2  # inversions start near grey, so pixels the layer ignores stay smooth instead of noise
+
+HAPPY_SAD_CAPTION = {
+    "happy": "Each row is a class, each column a model and a random restart ({restarts} per model): an image that "
+             "the model scores highly as that class, found by {steps} Adam steps in input space ({parameterization} "
+             "parameterization, L6 and total-variation penalties, random jitter and zoom). Read colours and coarse "
+             "layout (blue sky above an airplane, green below a frog), not texture; what the restarts share is what "
+             "the model relies on. A model trained with a pair's labels half swapped cannot tell the two classes "
+             "apart, so compare its maps of the two with the clean model's.",
+    "sad": "As the HappyMaps, for the opposite objective: each image lowers the class logit as far as the penalties "
+           "allow, i.e. shows what most speaks against that class for each model ({restarts} restarts, {steps} "
+           "steps). Vehicle classes are typically countered by green, animal-like blobs and animals by blue skies.",
+}
+CARICATURE_CAPTION = (
+    "Rows are layers (conv1 to dense), cells {shown} of the layer for {label}. Each cell is the image that most "
+    "raises the channel's mean pre-activation (its input to the ReLU), optimized from a random start, so every "
+    "channel that ever fires gets an image. Grey cells marked 'dead' are channels that never fire: their largest "
+    "activation over every test image and position is 0, measured with the same packed forward pass (dead "
+    "channels of the whole layer: {dead}). A conv1 channel averaged over the image is linear in it, so its cell is "
+    "mostly the colour the filter prefers; conv2 and conv3 cells show the textures and colour edges the channel "
+    "looks for, and dense cells whole-image layouts.")
+INVERSION_CAPTION = (
+    "The first column is a test image; every other column is a picture rebuilt from a near-grey start by {steps} "
+    "Adam steps until one layer's activations (conv1 or conv2, of the clean and the first swapped model) match the "
+    "original's, under a total-variation prior. What survives is what the layer keeps: conv1 keeps the shapes and "
+    "colours but not fine texture; conv2 keeps the outline and the main colours, and its coloured speckle is "
+    "detail that conv2 no longer pins down. Inversions from conv3 and above are left out: they came out as noise.")
+FILTERS_CAPTION = (
+    "Each model's 32 conv1 kernels (3 x 3 pixels, enlarged) as a 4 x 8 mosaic, row-major from channel 0, each "
+    "stretched from its own minimum (black) to its maximum (white): a kernel's colours and their layout show which "
+    "colour and which colour edge the channel responds to. Kernels of different models are not matched (channel "
+    "i of one is unrelated to channel i of another).")
+CONFUSION_CAPTION = (
+    "Rows are true classes, columns predicted classes of {label} on the test set; each cell shows how many test "
+    "images fall there (n) and the one the model predicts with most confidence (white: none). A swapped pair shows "
+    "up as large counts in its two off-diagonal cells.")
+
+INTRO = ("What the networks see: a clean model beside models trained with a pair of classes' labels half swapped. "
+         "Images are in reading order; every caption says what its figure shows and how to read it.")
+
+
+def write_index(folder, entries):
+    """plots/vis/index.html: every PNG (linked, not embedded) with its heading and caption, in reading order."""
+    from lesion.report.html import page
+
+    sections = [(heading, f'<figure><img src="{html.escape(path)}" alt="{html.escape(heading)}">'
+                          f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+                for path, heading, caption in entries]
+    (folder / "index.html").write_text(page("What the networks see", INTRO, sections))
+
+
+def deterministic(seed):
+    """Seed every generator and make the backend's kernels deterministic, so equal params give equal bytes."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
+    elif keras.backend.backend() == "torch":
+        import torch
+
+        torch.use_deterministic_algorithms(True)
 
 
 def draw_gallery(weights, labels, data, params, folder):
     """Every technique for the selected models (`weights` stacked in `labels` order) into `folder`."""
+    deterministic(params["seed"])
     visualizer = Visualizer(weights, labels, data["class_names"], params, folder)
-    featured = [w[:2] for w in weights], labels[:2]  # the clean model and the first swapped one
-    visualizer.happy_and_sad()
-    visualizer.caricatures(*featured)
-    visualizer.deep_dream_and_inversion(*featured, data["x_test"], data["y_test"])
-    visualizer.templates(data["x_train"], data["y_train"])
-    visualizer.confusions(data["x_test"], data["y_test"])
+    probabilities, peaks, mean_peaks = visualizer.measure(data["x_test"])
+    entries = visualizer.happy_and_sad()
+    entries += visualizer.caricatures(peaks, mean_peaks)
+    entries += visualizer.inversion(data["x_test"], data["y_test"])
+    entries += visualizer.filters()
+    entries += visualizer.confusions(probabilities, data["x_test"], data["y_test"])
+    write_index(folder, entries)
+    return entries

@@ -36,11 +36,16 @@ class Channel(_PerItemLayer):
         return ops.sum(spatial_mean(activation) * picks, axis=-1)
 
 
-class LayerPower(_PerItemLayer):
-    """Mean squared activation of layers[b]: DeepDream amplifies whatever the layer already responds to."""
+class ScaledChannel(Channel):
+    """Channel's score with a weight per model and item, `gains` (K, B): each model's channels on their own scale
+    (a weight of 0 leaves an item out)."""
 
-    def layer_score(self, name, activation):
-        return ops.mean(ops.reshape(ops.square(activation), tuple(activation.shape[:2]) + (-1,)), axis=-1)
+    def __init__(self, layers, channels, gains):
+        super().__init__(layers, channels)
+        self.gains = np.asarray(gains, np.float32)
+
+    def __call__(self, activations):
+        return self.gains * super().__call__(activations)
 
 
 class ActivationMatch(_PerItemLayer):

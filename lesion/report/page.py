@@ -94,7 +94,7 @@ def figures_section(names):
 
 def vis_section():
     """A link to the visualize stage's own page; the plots stage never reads plots/vis."""
-    page = contract.VIS_PAGE.relative_to(contract.REPORT.parent).as_posix()
+    page = contract.VIS_INDEX.relative_to(contract.REPORT.parent).as_posix()
     return ("<p>What the networks see (Happy and Sad maps, caricatures, DeepDream, inversions, filters and "
             f"confusion examples) is on its own page, {html.link(page, page)}; <code>dvc repro visualize</code> "
             "builds it.</p>")

@@ -24,7 +24,7 @@ def test_loglik_bits_matches_hand_computation():
 
 
 def test_predictions_are_what_evaluation_sums():
-    """`predict` (the forward pass visualize's confusion grids use) gives the probabilities behind mean_prob."""
+    """`predict` gives the probabilities behind mean_prob."""
     from lesion.model.cnn import initial_pack_weights
 
     rng = np.random.default_rng(0)

@@ -41,6 +41,8 @@ def test_the_repositorys_params_pass_and_cover_the_schema(repo_params):
         ("plots", "dpi", 10, "plots.dpi must be an integer from 50 to 600, got 10"),
         ("visualize", "scale", [1.1, 0.9], "visualize.scale must be [low, high] with 0 < low <= high, got [1.1, 0.9]"),
         ("visualize", "parameterization", "wavelet", "visualize.parameterization must be one of pixel, fourier"),
+        ("visualize", "channels", 0, "visualize.channels must be 'all' or an integer of at least 1, got 0"),
+        ("visualize", "channels", "every", "visualize.channels must be 'all' or an integer of at least 1, got 'every'"),
     ],
 )
 def test_a_bad_value_names_the_key_and_what_it_must_hold(repo_params, section, key, value, message):

@@ -1,0 +1,70 @@
+"""The gallery's measurements: a planted dead channel is measured dead and left grey, every live channel gets an
+image, the packed net's pre-activations are the layers' inputs to their ReLU, and labels wrap readably."""
+
+import keras
+import numpy as np
+import pytest
+
+from lesion.featvis.gallery import GREY, HIDDEN, Visualizer, shown_channels, wrap
+from lesion.featvis.net import PackedNet
+from lesion.model.packed import build_packed
+from tests.fixtures.cifar import CLASS_NAMES
+
+PARAMS = {"steps": 24, "learning_rate": 0.02, "restarts": 1, "channels": 6, "parameterization": "fourier",
+          "lp_weight": 10, "tv_weight": 10, "jitter": 2, "scale": [0.95, 1.05], "images": 1, "dpi": 40, "seed": 0}
+DEAD = 3  # the planted dead conv1 channel
+
+
+@pytest.fixture(scope="module")
+def planted(blob_study):
+    """The blob study's two models with conv1 channel DEAD of the clean model zeroed and given a negative bias."""
+    weights = [w.copy() for w in blob_study[1]]
+    weights[0][0, ..., DEAD] = 0.0
+    weights[1][0, DEAD] = -1.0
+    return weights, blob_study[2]
+
+
+def test_a_planted_dead_channel_is_measured_dead_and_live_channels_get_images(planted, tmp_path):
+    weights, x_test = planted
+    visualizer = Visualizer(weights, ["clean", "automobile/truck swapped"], CLASS_NAMES, PARAMS, tmp_path)
+    probabilities, peaks, mean_peaks = visualizer.measure(x_test)
+    assert probabilities.shape == (2, len(x_test), 10)
+    np.testing.assert_allclose(probabilities.sum(-1), 1, atol=1e-5)
+    assert peaks["conv1"][0, DEAD] == 0 and peaks["conv1"][1, DEAD] > 0  # measured, not assumed
+    assert {name: peaks[name].shape for name in HIDDEN} == {"conv1": (2, 32), "conv2": (2, 64), "conv3": (2, 64),
+                                                            "dense": (2, 64)}
+    assert (mean_peaks["conv1"] <= peaks["conv1"] + 1e-6).all()
+
+    shown, dead, images = visualizer.caricature_images(weights, peaks, mean_peaks)
+    assert all(list(shown[name]) == list(range(6)) for name in HIDDEN)
+    assert dead["conv1"][0, DEAD] and not dead["conv1"][1, DEAD]
+    live = np.concatenate([~dead[name][:, :6] for name in HIDDEN], axis=1)  # (2 models, 24 items)
+    assert live.sum() > 12
+    departure = np.abs(images - GREY).mean(axis=(2, 3, 4))
+    assert (departure[~live] == 0).all()  # dead channels: exactly grey
+    assert (departure[live] > 0.03).all(), departure[live].min()  # every live channel: a visible image
+    assert (images[live].std(axis=(1, 2)) > 0.01).all()  # ... with structure, not one flat colour
+
+    entries = visualizer.caricatures(peaks, mean_peaks)
+    assert [path for path, _, _ in entries] == ["caricatures/clean.png", "caricatures/automobile-truck_swapped.png"]
+    for model, (_, _, caption) in enumerate(entries):  # the caption counts what was measured
+        assert f"conv1 {int((peaks['conv1'][model] <= 0).sum())} of 32" in caption and "never fire" in caption
+
+
+def test_pre_activations_are_the_relu_inputs_and_the_net_is_the_packed_model(blob_study):
+    weights, x_test = blob_study[1], blob_study[2]
+    x = np.broadcast_to(x_test[:5] / np.float32(255), (2,) + x_test[:5].shape).copy()
+    activations = {name: keras.ops.convert_to_numpy(a) for name, a in PackedNet(2)(weights, x).items()}
+    logits, _ = build_packed(2).stateless_call([keras.ops.convert_to_tensor(w) for w in weights], [], x)
+    np.testing.assert_allclose(activations["logits"], keras.ops.convert_to_numpy(logits), rtol=1e-4, atol=1e-4)
+    for name in HIDDEN:
+        np.testing.assert_allclose(np.maximum(activations[f"{name}:pre"], 0), activations[name], atol=1e-6)
+        assert (activations[f"{name}:pre"] < 0).any()  # the ReLU does cut: a pre-activation is its own tensor
+
+
+def test_shown_channels_and_labels():
+    assert list(shown_channels(32, 8)) == list(range(8))
+    assert list(shown_channels(32, "all")) == list(range(32))
+    assert list(shown_channels(4, 8)) == list(range(4))
+    assert wrap("automobile/truck swapped #1") == "automobile/\ntruck\nswapped #1"
+    assert wrap("clean #2") == "clean #2"
