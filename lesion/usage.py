@@ -27,6 +27,12 @@ def paths(entries):
     return [entry if isinstance(entry, str) else next(iter(entry)) for entry in entries or []]
 
 
+def declared_params(entries):
+    """dvc.yaml's params of a stage as sections or section.key names; the whole file stands for every section."""
+    names = paths(entries)
+    return list(params.SCHEMA) if str(params.PARAMS_FILE) in names else names
+
+
 def param_lines(entries):
     """One line per param key the stage declares (a section stands for all its keys): name, value, meaning."""
     try:
@@ -34,9 +40,9 @@ def param_lines(entries):
     except ParamsError:
         current = {}
     lines = []
-    for entry in paths(entries):
+    for entry in declared_params(entries):
         section, _, key = entry.partition(".")
-        for name, (_, meaning) in params.SCHEMA.get(section, {}).items():
+        for name, (_, meaning) in params.SCHEMA[section].items():
             if key in ("", name):
                 value = current.get(section, {}).get(name, "?") if isinstance(current.get(section), dict) else "?"
                 lines.append(f"  {section}.{name} = {value!r}: {meaning}")

@@ -4,7 +4,7 @@ import pytest
 import yaml
 
 from lesion import params
-from lesion.usage import paths
+from lesion.usage import declared_params, paths
 from tests.conftest import REPO, run_module
 
 PIPELINE = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
@@ -19,7 +19,7 @@ def test_help_lists_the_stage_outputs_and_params_and_runs_nothing(project, stage
     spec = PIPELINE[stage]
     written = text.split("writes:\n")[1].split("\nparams")[0].split("\n")
     assert [line.strip() for line in written] == paths(spec.get("outs")) + paths(spec.get("metrics"))
-    for entry in paths(spec.get("params")):
+    for entry in declared_params(spec.get("params")):
         section, _, key = entry.partition(".")
         for name, (_, meaning) in params.SCHEMA[section].items():
             if key in ("", name):
