@@ -68,4 +68,5 @@ def test_repro_then_nothing_then_only_corrupt_and_downstream(dvc_project):
     # New trials shift model ids but leave the shown models' weights, so data/vis/models.npz keeps its hash and
     # DVC skips visualize.
     assert ran(third) == STAGES - {"download", "visualize"}
+    assert "8 models on tensorflow: 6 already trained, 2 to train" in third  # only the new trial is trained
     assert len(pd.read_csv(dvc_project / "data/labels/manifest.csv")) == 2 + 2 * 3

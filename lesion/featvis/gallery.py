@@ -44,10 +44,10 @@ def wrap(text, width=12):
     return "\n".join(lines + [line])
 
 
-def save_grid(path, images, title, row_labels, column_labels, dpi, cell_text=None, cell=0.9):
+def save_grid(path, images, title, row_labels, column_labels, dpi, cell_text=None, cell=0.9, cell_shade=None):
     """A rows x columns grid of RGB images (values in [0, 1]) drawn as one mosaic on one axes (a figure of 100
     axes took 3 s to draw), `cell` inches a cell, every label at least FONT points; `cell_text[r][c]` goes under
-    cell (r, c)."""
+    cell (r, c), on a blue whose depth is `cell_shade[r, c]` (0 white to 1 dark) when given."""
     rows, columns, size = images.shape[0], images.shape[1], images.shape[2]
     gap = size // 8
     below = size // 2 if cell_text is not None else 0  # room for the text under each cell
@@ -76,8 +76,10 @@ def save_grid(path, images, title, row_labels, column_labels, dpi, cell_text=Non
     if cell_text is not None:
         for r in range(rows):
             for c in range(columns):
+                shade = None if cell_shade is None else float(cell_shade[r, c])
+                box = None if shade is None else dict(facecolor=plt.cm.Blues(shade), edgecolor="none", pad=1.5)
                 axis.text(c * pitch_x + size / 2, r * pitch_y + size + 1, cell_text[r][c], ha="center", va="top",
-                          fontsize=FONT)
+                          fontsize=FONT, bbox=box, color="white" if shade is not None and shade > 0.5 else "black")
     figure.suptitle(title, fontsize=FONT + 2, x=0.5, y=1 - 0.05 / figure.get_figheight(), va="top")
     save(figure, path, dpi)
 
@@ -294,17 +296,18 @@ class Visualizer:
         n, entries = len(self.names), []
         for model_index, label in enumerate(self.labels):
             predicted, confidence = probabilities[model_index].argmax(-1), probabilities[model_index].max(-1)
-            grid, counts = np.ones((n, n) + x_test.shape[1:], np.float32), [[""] * n for _ in range(n)]
+            grid, counts = np.ones((n, n) + x_test.shape[1:], np.float32), np.zeros((n, n))
             for true in range(n):
                 for guess in range(n):
                     members = np.flatnonzero((y_test == true) & (predicted == guess))
-                    counts[true][guess] = f"n={len(members)}"
+                    counts[true, guess] = len(members)
                     if len(members):
                         grid[true, guess] = x_test[members[confidence[members].argmax()]] / 255.0
             path = f"confusion/{slug(label)}.png"
             save_grid(self.folder / path, grid, f"Confusion of {label}: rows true class, columns predicted",
                       [f"true\n{c}" for c in self.names], [wrap(f"predicted {c}", 10) for c in self.names],
-                      self.params["dpi"], cell_text=counts)
+                      self.params["dpi"], cell_text=[[f"n={int(k)}" for k in row] for row in counts],
+                      cell_shade=counts / np.maximum(counts.sum(axis=1, keepdims=True), 1))
             entries.append((path, f"Confusion: {label}", CONFUSION_CAPTION.format(label=label)))
         return entries
 
@@ -351,8 +354,9 @@ FILTERS_CAPTION = (
     "i of one is unrelated to channel i of another).")
 CONFUSION_CAPTION = (
     "Rows are true classes, columns predicted classes of {label} on the test set; each cell shows how many test "
-    "images fall there (n) and the one the model predicts with most confidence (white: none). A swapped pair shows "
-    "up as large counts in its two off-diagonal cells.")
+    "images fall there (n, on a blue as deep as that count's share of its true class: white none, darkest all) "
+    "and the one the model predicts with most confidence (white: none). A swapped pair shows up as deep blue in "
+    "its two off-diagonal cells.")
 
 INTRO = ("What the networks see: a clean model beside models trained with a pair of classes' labels half swapped. "
          "Images are in reading order; every caption says what its figure shows and how to read it.")

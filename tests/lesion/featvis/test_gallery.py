@@ -68,3 +68,23 @@ def test_shown_channels_and_labels():
     assert list(shown_channels(4, 8)) == list(range(4))
     assert wrap("automobile/truck swapped #1") == "automobile/\ntruck\nswapped #1"
     assert wrap("clean #2") == "clean #2"
+
+
+def test_confusion_cells_are_shaded_by_their_share_of_the_true_class(monkeypatch, tmp_path):
+    """Model 0 predicts every image's true class, model 1 calls class 0 class 1 half the time: the shades are the
+    counts over their row's total, and the text says the counts."""
+    import lesion.featvis.gallery as gallery
+
+    drawn = {}
+    monkeypatch.setattr(gallery, "save_grid", lambda path, *args, cell_text, cell_shade, **kw: drawn.update(
+        {path.name: (cell_text, cell_shade)}))
+    y_test = np.repeat(np.arange(10), 4)
+    probabilities = np.eye(10, dtype=np.float32)[np.stack([y_test, np.where(np.arange(40) % 8 < 2, 1, y_test)])]
+    x_test = np.zeros((40, 32, 32, 3), np.uint8)
+    visualizer = Visualizer(None, ["clean", "automobile/truck swapped"], CLASS_NAMES, PARAMS, tmp_path)
+    visualizer.confusions(probabilities, x_test, y_test)
+    text, shade = drawn["clean.png"]
+    np.testing.assert_array_equal(shade, np.eye(10))
+    text, shade = drawn["automobile-truck_swapped.png"]
+    assert text[0][:2] == ["n=2", "n=2"] and shade[0, 0] == shade[0, 1] == 0.5
+    np.testing.assert_allclose(shade.sum(axis=1), 1)
