@@ -109,12 +109,16 @@ def main():
     import keras
     import numpy as np
 
-    from lesion.model.packing import accelerator_pack_size
+    from lesion.backend import visible_gpus
+    from lesion.bench import Bench
 
     keras.config.set_dtype_policy(args.precision)
-    copies = accelerator_pack_size() or 1 if args.pack_size == "auto" else int(args.pack_size)
-    print(f"backend {args.backend}, pack size {copies}, precision {args.precision}, batch {args.batch_size}")
     pixels = np.random.default_rng(0).integers(0, 256, (STUDY_IMAGES, 32, 32, 3), dtype=np.uint8)
+    if args.pack_size != "auto":
+        copies = int(args.pack_size)
+    else:  # what the train stage's pack_size: auto measures: probe steps on the GPU, one model on a CPU
+        copies = Bench({"batch_size": args.batch_size, "learning_rate": 1e-3}).capacity(pixels) if visible_gpus() else 1
+    print(f"backend {args.backend}, pack size {copies}, precision {args.precision}, batch {args.batch_size}")
     images = keras.ops.convert_to_tensor(pixels)
     # Per configuration: ms per step (of the whole pack) and per model-step, s per model-epoch, models/s and
     # the projected training time of the default study, in minutes.

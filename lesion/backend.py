@@ -1,4 +1,9 @@
-"""Selecting the Keras backend, which must happen before anything imports keras."""
+"""Selecting the Keras backend, which must happen before anything imports keras, and the device it computes on.
+
+`start_backend` is how every stage that computes (train, evaluate, visualize) starts: it decides `train.backend:
+auto`, hides the GPUs for `train.device: cpu`, and refuses to fall back to the CPU silently when the machine has an
+NVIDIA GPU that the backend cannot see (a CPU-only build: about 98 hours for the default study instead of minutes).
+"""
 
 import os
 import platform
@@ -6,7 +11,66 @@ import sys
 import tempfile
 from pathlib import Path
 
-from lesion.errors import ParamsError
+from lesion.errors import DeviceError, ParamsError
+
+GPU_SETUP = "python3 -m pip install -r requirements-gpu.txt"
+# What makes each backend see an NVIDIA GPU.
+GPU_INSTALL = {
+    "jax": f"install JAX's CUDA build ({GPU_SETUP})",
+    "tensorflow": f"install TensorFlow's CUDA libraries ({GPU_SETUP})",
+    "torch": "install a CUDA build of torch (pytorch.org gives the command for your CUDA version)",
+}
+
+
+def uses_gpu(device, gpu_present):
+    """Whether training is to run on GPUs: train.device gpu, or auto where there are GPUs (`gpu_present`)."""
+    return device == "gpu" or (device == "auto" and gpu_present)
+
+
+def resolve_backend(train, gpu_present):
+    """train.backend with `auto` decided: JAX where training runs on GPUs, TensorFlow on a CPU, each the fastest
+    measured there (README, Speed). `gpu_present`: whether the machine (or the Ray cluster) has GPUs."""
+    if train["backend"] != "auto":
+        return train["backend"]
+    return "jax" if uses_gpu(train["device"], gpu_present) else "tensorflow"
+
+
+def machine_backend(train):
+    """train.backend as this machine decides `auto` (for a stage that only draws, or a notebook)."""
+    return resolve_backend(train, has_nvidia_driver())
+
+
+def start_backend(train):
+    """Make train params' backend the Keras backend of this process, computing where train.device says; return
+    the backend's name (auto resolved).
+
+    `cpu` hides every GPU from the backend; `auto` and `gpu` stop with a DeviceError when the backend sees no GPU
+    although the machine has an NVIDIA driver (or, for `gpu`, in any case), naming what to install.
+    """
+    name = machine_backend(train)
+    if train["device"] == "cpu":
+        hide_gpus()
+    use_backend(name)
+    check_device(name, train["device"])
+    return name
+
+
+def hide_gpus():
+    """Keep every backend off the GPUs: CUDA shows none, JAX uses its CPU platform."""
+    os.environ["CUDA_VISIBLE_DEVICES"] = ""
+    os.environ["JAX_PLATFORMS"] = "cpu"
+
+
+def check_device(name, device):
+    """No silent CPU fallback: raise a DeviceError when the active backend sees no GPU where one is wanted."""
+    if device == "cpu" or visible_gpus():
+        return
+    if has_nvidia_driver():
+        raise DeviceError(f"this machine has an NVIDIA GPU but {name} sees none: {GPU_INSTALL[name]}, or set "
+                          "train.device: cpu to train on the CPU")
+    if device == "gpu":
+        raise DeviceError(f"train.device is gpu but this machine has no NVIDIA driver: set train.device to auto or "
+                          "cpu")
 
 
 def use_backend(name):
@@ -50,29 +114,29 @@ def start_tensorflow_quietly():
             os.close(saved)
 
 
-def device_name():
-    """What the active Keras backend computes on: the GPU's name, or the CPU's model and core count."""
+def visible_gpus():
+    """The names of the GPUs the active Keras backend can compute on; empty on a CPU."""
     import keras
 
     backend = keras.backend.backend()
     if backend == "jax":
         import jax
 
-        device = jax.devices()[0]
-        if device.platform != "cpu":
-            return f"{device.device_kind} (x{jax.device_count()})"
-    elif backend == "torch":
+        return [device.device_kind for device in jax.devices() if device.platform == "gpu"]
+    if backend == "torch":
         import torch
 
-        if torch.cuda.is_available():
-            return f"{torch.cuda.get_device_name(0)} (x{torch.cuda.device_count()})"
-    else:
-        import tensorflow as tf
+        return [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    import tensorflow as tf
 
-        gpus = tf.config.list_physical_devices("GPU")
-        if gpus:
-            return f"{tf.config.experimental.get_device_details(gpus[0]).get('device_name', 'GPU')} (x{len(gpus)})"
-    return cpu_name()
+    return [tf.config.experimental.get_device_details(gpu).get("device_name", "GPU")
+            for gpu in tf.config.list_physical_devices("GPU")]
+
+
+def device_name():
+    """What the active Keras backend computes on: the GPU's name and count, or the CPU's model and core count."""
+    gpus = visible_gpus()
+    return f"{gpus[0]} (x{len(gpus)})" if gpus else cpu_name()
 
 
 def cpu_name():

@@ -37,3 +37,7 @@ class DownloadError(LesionError):
 
 class TrainingError(LesionError):
     """Training cannot go on (for example a loss that became NaN)."""
+
+
+class DeviceError(LesionError):
+    """Training would not run where train.device asks: a GPU on the machine that the backend cannot use, say."""

@@ -21,12 +21,17 @@ IMAGES_PER_STEP = 65536  # copies x test images per compiled call: bounds device
 
 
 class PackEvaluator:
-    """The packed forward pass of one pack of `copies` models, and the sums the per-class statistics need."""
+    """The packed forward pass of one pack of `copies` models, and the sums the per-class statistics need.
+
+    Padded to `slots` copies and sharded over the devices as the trainer is (lesion.model.autodiff); it takes
+    weights of `copies` or of `slots` copies (the trainer's, after an epoch) and returns `copies` rows.
+    """
 
     def __init__(self, copies):
-        self.model = build_packed(copies)
-        self.probabilities = autodiff.compile(self._probabilities)
-        self.sums = autodiff.compile(self._sums)
+        self.copies, self.slots = copies, autodiff.copy_slots(copies)
+        self.model = build_packed(self.slots)
+        self.probabilities = autodiff.compile(self._probabilities, copy_axes=(True, False), out_copy_axes=(True,))
+        self.sums = autodiff.compile(self._sums, copy_axes=(True, False, False), out_copy_axes=(True, True, True))
 
     def _probabilities(self, weights, images):
         """Clipped class probabilities (K, N, C) of every copy on the same uint8 images (N, 32, 32, 3)."""
@@ -42,29 +47,34 @@ class PackEvaluator:
         hits = ops.one_hot(ops.argmax(probs, axis=-1), onehot.shape[-1]) * onehot[None]
         return ops.sum(loglik, axis=1), ops.sum(hits, axis=1), ops.einsum("kni,nj->kij", probs, onehot)
 
-    def batches(self, weights, n_images):
-        return range(0, n_images, max(1, min(1000, IMAGES_PER_STEP // len(weights[0]))))
+    def batches(self, n_images):
+        return range(0, n_images, max(1, min(1000, IMAGES_PER_STEP // self.slots)))
+
+    def place(self, weights):
+        return autodiff.place(autodiff.pad_copies(weights, self.slots), True)
 
     def predict(self, weights, x_test):
         """Class probabilities (K, N, C) of stacked `weights` on every test image, as numpy."""
-        weights = [ops.convert_to_tensor(w) for w in weights]
-        starts = self.batches(weights, len(x_test))
-        size = starts.step
-        return np.concatenate([ops.convert_to_numpy(self.probabilities(weights, ops.convert_to_tensor(
-            x_test[start : start + size]))) for start in starts], axis=1)
+        weights, starts = self.place(weights), self.batches(len(x_test))
+        return np.concatenate([ops.convert_to_numpy(self.probabilities(weights, shared(x_test, start, starts.step)))
+                               for start in starts], axis=1)[: self.copies]
 
     def evaluate(self, weights, x_test, y_test, n_classes):
         """(loglik_bits (K, C), accuracy (K, C), mean_prob (K, C, C)) of stacked `weights`."""
-        weights = [ops.convert_to_tensor(w) for w in weights]
+        weights, starts = self.place(weights), self.batches(len(x_test))
         onehot = np.eye(n_classes, dtype=np.float32)[y_test]
-        totals, starts = None, self.batches(weights, len(x_test))
+        totals = None
         for start in starts:
-            batch = self.sums(weights, ops.convert_to_tensor(x_test[start : start + starts.step]),
-                              ops.convert_to_tensor(onehot[start : start + starts.step]))
+            batch = self.sums(weights, shared(x_test, start, starts.step), shared(onehot, start, starts.step))
             totals = batch if totals is None else [t + b for t, b in zip(totals, batch)]
-        loglik, hits, probs = (ops.convert_to_numpy(t) for t in totals)
+        loglik, hits, probs = (ops.convert_to_numpy(t)[: self.copies] for t in totals)
         counts = np.maximum(onehot.sum(axis=0), 1)
         return loglik / len(x_test), hits / counts, probs / counts
+
+
+def shared(array, start, size):
+    """Rows start..start+size of `array`, on the device(s) for every copy of a pack."""
+    return autodiff.place(array[start : start + size], False)
 
 
 def test_accuracy(evaluator, weights, x_test, y_test, n_classes):
@@ -74,21 +84,18 @@ def test_accuracy(evaluator, weights, x_test, y_test, n_classes):
     return per_class @ counts / counts.sum()
 
 
-def evaluate_study(n_models, x_test, y_test, class_names):
-    """Every model of every pack file (contract.check_packs has made sure each model is in exactly one): the
-    per_class table (contract.PER_CLASS_COLUMNS) and mean_prob."""
+def evaluate_study(executor, n_models, x_test, y_test, class_names):
+    """Every model of every pack file (contract.check_packs has made sure each model is in exactly one), a pack at
+    a time on `executor` (lesion.executors): the per_class table (contract.PER_CLASS_COLUMNS) and mean_prob."""
     n_classes = len(class_names)
     loglik = np.zeros((n_models, n_classes), np.float32)
     accuracy = np.zeros_like(loglik)
     mean_prob = np.zeros((n_models, n_classes, n_classes), np.float32)
-    evaluators = {}
-    for path in tqdm(contract.pack_files(), desc="evaluate", unit="pack"):
-        pack = contract.read_pack(path)
-        order = np.argsort(pack.model_ids)  # copies in id order: the batched products round the same way always
-        ids, weights = pack.model_ids[order], [w[order] for w in pack.weights]
-        if len(ids) not in evaluators:
-            evaluators[len(ids)] = PackEvaluator(len(ids))
-        loglik[ids], accuracy[ids], mean_prob[ids] = evaluators[len(ids)].evaluate(weights, x_test, y_test, n_classes)
+    paths = contract.pack_files()
+    jobs = ((path.stem, pack_in_id_order(path)) for path in paths)
+    for _, (ids, results) in tqdm(executor.run("evaluate", jobs, (x_test, y_test, n_classes)), total=len(paths),
+                                  desc="evaluate", unit="pack"):
+        loglik[ids], accuracy[ids], mean_prob[ids] = results
     per_class = pd.DataFrame({
         "model_id": np.repeat(np.arange(n_models), n_classes),
         "class": np.tile(class_names, n_models),
@@ -96,6 +103,13 @@ def evaluate_study(n_models, x_test, y_test, class_names):
         "accuracy": accuracy.ravel(),
     })
     return per_class, mean_prob
+
+
+def pack_in_id_order(path):
+    """(model ids, weights) of a pack file, copies in id order: the batched products round the same way always."""
+    pack = contract.read_pack(path)
+    order = np.argsort(pack.model_ids)
+    return pack.model_ids[order], [w[order] for w in pack.weights]
 
 
 def accuracy_metrics(manifest, per_class):

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from lesion import contract, params
-from lesion.backend import use_backend
+from lesion.backend import machine_backend, use_backend
 from lesion.errors import InputError
 
 
@@ -28,7 +28,7 @@ def load_model(model_id, project="."):
         if model_id not in set(manifest.model_id):
             raise InputError(f"{contract.MANIFEST} has no model {model_id}: its models are 0..{len(manifest) - 1}")
         if "keras" not in sys.modules:
-            use_backend(params.load("train")["backend"])
+            use_backend(machine_backend(params.load("train")))
         _, weights = contract.read_weights([model_id])
     from lesion.model.cnn import build_cnn
 

@@ -16,9 +16,11 @@ from tqdm import tqdm
 
 from lesion import contract
 from lesion.errors import DamagedPackError, InputError, ParamsError, TrainingError
+from lesion.executors import executor_line
 from lesion.files import remove, stale_temporaries
 from lesion.model import model_keys
 from lesion.model.cnn import NUM_CLASSES
+from lesion.pack_size import CPU_PACK_SIZE, balanced_pack_size
 
 
 def reuse_finished(keys, model_ids):
@@ -51,10 +53,6 @@ def free_pack_paths(count):
             paths.append(contract.pack_path(index))
         index += 1
     return paths
-
-
-def describe_models(ids):
-    return ", ".join(map(str, ids[:8])) + (", ..." if len(ids) > 8 else "")
 
 
 def check_inputs(params, labels):
@@ -93,57 +91,56 @@ def sweep_temporaries():
         remove(stale)
 
 
-def train_all(params, manifest, labels, x_train, test):
-    """Train every model of the manifest that is not finished already; `test` is (x_test, y_test), measured after
-    every epoch. Return (history (models, epochs, 3): training loss, training accuracy, test accuracy; the pack
-    size)."""
-    import keras
+def plan_packs(manifest, pack_size):
+    """Model ids in packs of `pack_size`, trial-major: a pack holds one trial of every condition first."""
+    order = manifest.sort_values(["trial", "model_id"], kind="stable").model_id.to_numpy()
+    return [order[i : i + pack_size] for i in range(0, len(order), pack_size)]
 
-    from lesion.evaluation import PackEvaluator, test_accuracy
-    from lesion.model.packing import choose_pack_size, plan_packs
-    from lesion.model.trainer import PackTrainer, train_models
 
+def train_all(executor, manifest, labels, x_train, test):
+    """Train every model of the manifest that is not finished already, on `executor` (lesion.executors, whose
+    params are the train params with the backend resolved); `test` is (x_test, y_test), measured after every
+    epoch. Return (history (models, epochs, 3): training loss, training accuracy, test accuracy; the pack size)."""
+    params = executor.params
     check_inputs(params, labels)
-    keras.config.set_dtype_policy(params["precision"])
     sweep_temporaries()
     seeds, ids = manifest.seed.to_numpy(), manifest.model_id.to_numpy()
     keys = model_keys(params, seeds, labels)
     histories = reuse_finished(keys, ids)
-    pack_size = choose_pack_size(params["pack_size"], len(manifest))
-    packs = plan_packs(manifest[~manifest.model_id.isin(list(histories))], pack_size)
-    paths = free_pack_paths(len(packs))
+    todo = manifest[~manifest.model_id.isin(list(histories))]
+    pack_size = choose_pack_size(params["pack_size"], len(todo), executor, x_train)
+    packs = plan_packs(todo, pack_size)
+    paths = {path.stem: path for path in free_pack_paths(len(packs))}
     steps = params["epochs"] * (labels.shape[1] // params["batch_size"])
-    print(f"{len(manifest)} models on {params['backend']}: {len(histories)} already trained, "
-          f"{sum(map(len, packs))} to train in {len(packs)} packs of {pack_size}")
-    images, (x_test, y_test) = keras.ops.convert_to_tensor(x_train), test
-    trainers, evaluators = {}, {}
+    print(f"{len(manifest)} models on {executor_line(executor)}: {len(histories)} already trained, "
+          f"{len(todo)} to train in {len(packs)} packs of {pack_size}", flush=True)
+    jobs = (((name, pack_ids), (name, pack_ids, labels[pack_ids], seeds[pack_ids])) for name, pack_ids in
+            zip(paths, packs))
     # One writer thread saves each finished pack while the next one trains, so the accelerator never waits on
     # the disk; a failed write stops training before the pack after next, and leaving the block waits for every
     # write, also when training stops with an error.
     with ThreadPoolExecutor(max_workers=1) as writer, tqdm(
-        total=sum(map(len, packs)) * steps, unit="model-step", unit_scale=True, desc="train", smoothing=0.05,
-        mininterval=1,
+        total=len(todo) * steps, unit="model-step", unit_scale=True, desc="train", smoothing=0.05, mininterval=1,
     ) as bar:
         writes = []
-        for path, pack_ids in zip(paths, packs):
+        for (name, pack_ids), (weights, history) in executor.run("train", jobs, (x_train, test),
+                                                                 on_step=lambda tag: bar.update(len(tag[1]))):
+            if not executor.counts_steps:
+                bar.update(len(pack_ids) * steps)
             check_writes(writes)
-            size = len(pack_ids)
-            if size not in trainers:  # one compiled step per pack size (the last pack may be smaller)
-                trainers[size] = PackTrainer(size, params["batch_size"], params["learning_rate"])
-                evaluators[size] = PackEvaluator(size)
-            tested = []
-            try:
-                weights, history = train_models(
-                    trainers[size], labels[pack_ids], images, seeds[pack_ids], params["seed"], params["epochs"],
-                    on_step=lambda: bar.update(size),
-                    on_epoch=lambda w: tested.append(test_accuracy(evaluators[size], w, x_test, y_test, NUM_CLASSES)))
-            except FloatingPointError as error:
-                raise TrainingError(f"loss became NaN or infinite in {path.stem} (models {describe_models(pack_ids)}) "
-                                    f"at epoch {error.args[0] + 1}: lower train.learning_rate or use precision "
-                                    "float32") from None
-            history = np.concatenate([history, np.stack(tested, axis=1)[..., None]], axis=-1).astype(np.float32)
-            writes.append(writer.submit(write_pack, path, contract.Pack(pack_ids, keys[pack_ids], history, weights)))
+            pack = contract.Pack(pack_ids, keys[pack_ids], history, weights)
+            writes.append(writer.submit(write_pack, paths[name], pack))
             histories.update(zip(pack_ids.tolist(), history))
         for write in writes:
             write.result()
     return np.stack([histories[i] for i in ids]), pack_size
+
+
+def choose_pack_size(setting, n_models, executor, x_train):
+    """train.pack_size: an integer (at most the models to train), or `auto`: one model at a time on a CPU, and on
+    GPUs equal packs of what the measured memory holds (lesion.pack_size)."""
+    if setting != "auto":
+        return max(1, min(setting, n_models))
+    if not executor.on_gpu or n_models == 0:
+        return CPU_PACK_SIZE
+    return balanced_pack_size(n_models, executor.capacity(x_train), executor.devices)

@@ -1,21 +1,23 @@
-"""Stage `evaluate`: every model on every test image (lesion.evaluation) -> data/eval/per_class.csv,
-data/eval/confusion.npz and metrics/eval.json."""
+"""Stage `evaluate`: every model on every test image (lesion.evaluation), on this machine's devices or as Ray
+tasks (`train.executor`) -> data/eval/per_class.csv, data/eval/confusion.npz and metrics/eval.json."""
 
 import json
 
 from lesion import contract, params
-from lesion.backend import use_backend
+from lesion.executors import executor_line, start_executor
 from lesion.stage import run_stage
 
 
 def main():
-    use_backend(params.load("train")["backend"])
+    executor = start_executor(params.load("train"))
     manifest = contract.read_manifest()
     contract.check_packs(manifest)  # a model in no pack would otherwise read as a perfect score of 0 bits
     data = contract.read_dataset("x_test", "y_test", "class_names")
     from lesion.evaluation import accuracy_metrics, evaluate_study
 
-    per_class, mean_prob = evaluate_study(len(manifest), data["x_test"], data["y_test"], data["class_names"])
+    print(f"evaluating {len(manifest)} models on {executor_line(executor)}", flush=True)
+    per_class, mean_prob = evaluate_study(executor, len(manifest), data["x_test"], data["y_test"],
+                                          data["class_names"])
     contract.write_evaluation(per_class, mean_prob)
     metrics = accuracy_metrics(manifest, per_class)
     contract.write_metrics(contract.EVAL_METRICS, metrics)

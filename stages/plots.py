@@ -3,7 +3,7 @@
 stage's own page (never reading plots/vis, so its bytes do not depend on it)."""
 
 from lesion import contract, params
-from lesion.backend import use_backend
+from lesion.backend import machine_backend, use_backend
 from lesion.report import figures
 from lesion.report.page import write_report
 from lesion.report.provenance import provenance
@@ -18,7 +18,7 @@ OUTPUTS = [contract.FIGURES, contract.PLOT_DATA, contract.REPORT, contract.PROVE
 
 def main():
     settings = params.load("plots")
-    use_backend(params.load("train")["backend"])  # Keras draws the architecture figure
+    use_backend(machine_backend(params.load("train")))  # Keras draws the architecture figure
     welch, kl, vs_clean, effects = (contract.read_effect_table(path) for path in (
         contract.WELCH, contract.KL, contract.VS_CLEAN, contract.LESION_EFFECTS))
     summary, evaluation = contract.read_metrics(contract.SUMMARY), contract.read_metrics(contract.EVAL_METRICS)

@@ -6,14 +6,14 @@ plots/vis, so a failed run leaves no output.
 """
 
 from lesion import contract, params
-from lesion.backend import use_backend
+from lesion.backend import start_backend
 from lesion.files import atomic_folder
 from lesion.stage import run_stage
 
 
 def main():
     settings = params.load("visualize")
-    use_backend(params.load("train")["backend"])
+    start_backend(params.load("train"))
     labels, weights = contract.read_vis_models()
     data = contract.read_dataset("x_test", "y_test", "class_names")
     from lesion.featvis.gallery import draw_gallery

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from lesion.backend import cpu_name
 from tests.conftest import copy_repo, stage_env, write_params
 
 SMALL = {"pairs": [["cat", "dog"], ["automobile", "truck"]], "trials": 2, "clean_trials": 2}
@@ -68,5 +69,6 @@ def test_repro_then_nothing_then_only_corrupt_and_downstream(dvc_project):
     # New trials shift model ids but leave the shown models' weights, so data/vis/models.npz keeps its hash and
     # DVC skips visualize.
     assert ran(third) == STAGES - {"download", "visualize"}
-    assert "8 models on tensorflow: 6 already trained, 2 to train" in third  # only the new trial is trained
+    # Only the new trial is trained, on the backend train.backend: auto picks on a CPU.
+    assert f"8 models on tensorflow, {cpu_name()}, float32: 6 already trained, 2 to train" in third
     assert len(pd.read_csv(dvc_project / "data/labels/manifest.csv")) == 2 + 2 * 3

@@ -1,4 +1,4 @@
-"""Exactly the code trained weights depend on: architecture, packed layers, Adam, trainer, autodiff, packing.
+"""Exactly the code trained weights depend on: architecture, packed layers, Adam, trainer, autodiff.
 
 `model_keys` hashes every file of this folder into each model's identity, and dvc.yaml's train stage depends on the
 folder, so DVC and the reuse of finished models can never disagree about which code shaped a model's weights.
@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 
 FOLDER = Path(__file__).parent
+# Train params that decide where and how many models train together, never what one model becomes.
+PLACEMENT_PARAMS = ("pack_size", "device", "executor")
 
 
 def source_files():
@@ -20,8 +22,10 @@ def source_files():
 
 def code_and_params_digest(train_params):
     """What every model's weights depend on besides its own seed and labels: this folder's code and the train
-    params (not the pack size, which never changes a model)."""
-    settings = {key: value for key, value in train_params.items() if key != "pack_size"}
+    params, `backend` resolved (auto is never hashed), placement aside (PLACEMENT_PARAMS never change a model)."""
+    if train_params["backend"] == "auto":
+        raise ValueError("resolve train.backend before hashing it (lesion.backend.resolve_backend)")
+    settings = {key: value for key, value in train_params.items() if key not in PLACEMENT_PARAMS}
     digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
     for path in source_files():
         digest.update(str(path.relative_to(FOLDER)).encode() + b"\0" + path.read_bytes())

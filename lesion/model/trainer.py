@@ -32,14 +32,25 @@ def per_copy_loss(logits, labels):
     return ops.mean(losses, axis=1), ops.mean(correct, axis=1)
 
 
+# Which of the step's loop state (weights, Adam's count and moments, the epoch's totals) carries the copy axis.
+STATE_COPY_AXES = (True, [False, True, True], True)
+
+
 class PackTrainer:
-    """Trains packs of `copies` models; the step is compiled once and reused for every pack of that size."""
+    """Trains packs of `copies` models; the step is compiled once and reused for every pack of that size.
+
+    With JAX on several devices the pack is padded to `slots` copies, a multiple of the device count, and each
+    device trains its share (lesion.model.autodiff); the repeats are dropped from what `train` returns.
+    """
 
     def __init__(self, copies, batch_size, learning_rate):
         self.copies, self.batch_size = copies, batch_size
-        self.model = build_packed(copies)
+        self.slots = autodiff.copy_slots(copies)
+        self.model = build_packed(self.slots)
         self.optimizer = Adam(learning_rate)
-        self.step = autodiff.compile(self._step)
+        # Arguments: the state, the images (shared), labels and orders (per copy), the step count (shared).
+        self.step = autodiff.compile(self._step, copy_axes=STATE_COPY_AXES + (False, True, True, False),
+                                     out_copy_axes=STATE_COPY_AXES + (False,))
         self.gradient = autodiff.value_and_grad(self._loss)
 
     def _loss(self, trainable, x, y):
@@ -52,7 +63,7 @@ class PackTrainer:
 
         Both stay on the device, so the host only launches steps and reads back once per epoch.
         """
-        index = ops.slice(orders, (0, step * self.batch_size), (self.copies, self.batch_size))
+        index = ops.slice(orders, (0, step * self.batch_size), (self.slots, self.batch_size))
         x = to_unit_range(ops.take(images, index, axis=0))
         y = ops.take_along_axis(labels, index, axis=1)
         (_, (loss, accuracy)), grads = self.gradient(trainable, x, y)
@@ -63,20 +74,23 @@ class PackTrainer:
               on_epoch=lambda trainable: None):
         """Train one pack from `weights` (stacked numpy arrays) on `labels` (K, N).
 
-        `images` is the device tensor of training images (N, 32, 32, 3) uint8. `on_epoch` sees the weights after
-        each epoch (the caller measures test accuracy; it cannot change training). Returns the trained weights
-        and the history (K, epochs, 2) of mean training loss and accuracy per copy and epoch. Raises
-        FloatingPointError(epoch) when a loss stops being finite.
+        `images` is the tensor of training images (N, 32, 32, 3) uint8. `on_epoch` sees the weights after each
+        epoch, padded to `slots` copies (the caller measures test accuracy; it cannot change training). Returns
+        the trained weights and the history (K, epochs, 2) of mean training loss and accuracy per copy and epoch.
+        Raises FloatingPointError(epoch) when a loss stops being finite.
         """
-        trainable = [ops.convert_to_tensor(w) for w in weights]
-        optimizer_state = self.optimizer.initial_state(trainable)
-        labels = ops.convert_to_tensor(labels.astype(np.int32))
+        *weights, labels, model_seeds = autodiff.pad_copies(
+            [*weights, labels.astype(np.int32), np.asarray(model_seeds)], self.slots)
+        trainable = autodiff.place(weights, True)
+        optimizer_state = autodiff.place(self.optimizer.initial_state(trainable), STATE_COPY_AXES[1])
+        images, labels = autodiff.place(images, False), autodiff.place(labels, True)
         n_images = labels.shape[1]
         steps = n_images // self.batch_size
-        history = np.zeros((self.copies, epochs, 2), np.float32)
+        history = np.zeros((self.slots, epochs, 2), np.float32)
         for epoch in range(epochs):
-            orders = ops.convert_to_tensor(epoch_orders(model_seeds, train_seed, epoch, n_images))
-            totals, step = ops.zeros((self.copies, 2)), ops.convert_to_tensor(0, "int32")
+            orders = autodiff.place(epoch_orders(model_seeds, train_seed, epoch, n_images), True)
+            totals = autodiff.place(np.zeros((self.slots, 2), np.float32), True)
+            step = autodiff.place(np.int32(0), False)
             for _ in range(steps):
                 trainable, optimizer_state, totals, step = self.step(
                     trainable, optimizer_state, totals, images, labels, orders, step
@@ -86,7 +100,7 @@ class PackTrainer:
             if not np.isfinite(history[:, epoch, 0]).all():
                 raise FloatingPointError(epoch)
             on_epoch(trainable)
-        return [ops.convert_to_numpy(w) for w in trainable], history
+        return [ops.convert_to_numpy(w)[: self.copies] for w in trainable], history[: self.copies]
 
 
 def train_models(trainer, labels, images, model_seeds, train_seed, epochs, on_step=lambda: None,

@@ -2,11 +2,14 @@
 diverging run's error."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from lesion import contract, params
 from lesion.errors import InputError, ParamsError, TrainingError
-from lesion.packs import check_inputs, describe_models, free_pack_paths, reuse_finished, sweep_temporaries, train_all
+from lesion.bench import describe_models
+from lesion.executors import LocalExecutor
+from lesion.packs import check_inputs, free_pack_paths, plan_packs, reuse_finished, sweep_temporaries, train_all
 from tests.conftest import REPO
 from tests.fixtures.tiny import TRAIN, write_inputs
 
@@ -58,13 +61,19 @@ def test_a_grown_study_trains_only_its_new_models(tmp_path, monkeypatch):
     manifest, labels = contract.read_manifest(), contract.read_labels()
     data = contract.read_dataset("x_train", "x_test", "y_test")
     test = (data["x_test"], data["y_test"])
-    first, _ = train_all(settings, manifest[manifest.kind == "clean"], labels, data["x_train"], test)
+    executor = LocalExecutor(settings)
+    first, _ = train_all(executor, manifest[manifest.kind == "clean"], labels, data["x_train"], test)
     before = {p.name: p.read_bytes() for p in contract.pack_files()}
-    history, pack_size = train_all(settings, manifest.iloc[:5], labels, data["x_train"], test)
+    history, pack_size = train_all(executor, manifest.iloc[:5], labels, data["x_train"], test)
     assert pack_size == 1 and history.shape == (5, 1, 3)
     np.testing.assert_array_equal(history[:2], first)
     assert before == {p.name: p.read_bytes() for p in contract.pack_files()[:2]}
     assert len(contract.pack_files()) == 5
+
+
+def test_plan_packs_holds_one_trial_of_every_condition():
+    manifest = pd.DataFrame({"model_id": range(6), "trial": [0, 1, 0, 1, 0, 1]})
+    assert [list(p) for p in plan_packs(manifest, 3)] == [[0, 2, 4], [1, 3, 5]]
 
 
 def test_models_are_named_by_id_and_long_lists_cut():
@@ -79,7 +88,7 @@ def test_a_diverging_loss_names_the_pack_models_and_epoch(tmp_path, monkeypatch)
     data = contract.read_dataset("x_train", "x_test", "y_test")
     with pytest.raises(TrainingError, match=r"^loss became NaN or infinite in pack_00000 \(models 0, 2\) at epoch \d: "
                                             "lower train.learning_rate or use precision float32$"):
-        train_all(settings, contract.read_manifest(), contract.read_labels(), data["x_train"],
+        train_all(LocalExecutor(settings), contract.read_manifest(), contract.read_labels(), data["x_train"],
                   (data["x_test"], data["y_test"]))
 
 
@@ -105,7 +114,7 @@ def test_a_failed_write_stops_training_at_once(tmp_path, monkeypatch):
     monkeypatch.setattr(contract, "write_pack", no_space)
     data = contract.read_dataset("x_train", "x_test", "y_test")
     with pytest.raises(TrainingError) as error:
-        train_all(settings, contract.read_manifest(), contract.read_labels(), data["x_train"],
+        train_all(LocalExecutor(settings), contract.read_manifest(), contract.read_labels(), data["x_train"],
                   (data["x_test"], data["y_test"]))
     assert str(error.value).startswith("cannot write data/models/pack_00000.npz: No space left on device (")
     assert "free space and rerun dvc repro train, finished packs are kept" in str(error.value)

@@ -36,7 +36,9 @@ def test_the_repositorys_params_pass_and_cover_the_schema(repo_params):
         ("train", "pack_size", "big", "train.pack_size must be 'auto' or an integer of at least 1, got 'big'"),
         ("train", "precision", "fp8", "train.precision must be one of float32, mixed_bfloat16, got 'fp8'"),
         ("train", "learning_rate", -1, "train.learning_rate must be a number > 0, got -1"),
-        ("train", "backend", "numpy", "train.backend must be one of tensorflow, jax, torch, got 'numpy'"),
+        ("train", "backend", "numpy", "train.backend must be one of auto, tensorflow, jax, torch, got 'numpy'"),
+        ("train", "device", "tpu", "train.device must be one of auto, gpu, cpu, got 'tpu'"),
+        ("train", "executor", "slurm", "train.executor must be one of local, ray, got 'slurm'"),
         ("stats", "alpha", 2.0, "stats.alpha must be a number in (0, 1), got 2.0"),
         ("plots", "dpi", 10, "plots.dpi must be an integer from 50 to 600, got 10"),
         ("visualize", "scale", [1.1, 0.9], "visualize.scale must be [low, high] with 0 < low <= high, got [1.1, 0.9]"),
@@ -75,7 +77,7 @@ def test_a_missing_key_says_what_to_set(repo_params):
 
 def test_an_unknown_key_is_refused(repo_params):
     with pytest.raises(ParamsError, match="params.yaml has an unknown key train.epoch: the train section takes "
-                                          "backend, epochs,"):
+                                          "backend, device, executor, epochs,"):
         params.check("train", dict(repo_params["train"], epoch=3))
 
 
@@ -85,7 +87,7 @@ def test_an_unknown_key_is_refused(repo_params):
         ("train:\n  epochs: 3\n bad: [\n", "params.yaml is not valid YAML at line"),
         ("- a list\n- not sections\n", "params.yaml must be a mapping of sections"),
         ("data:\n  url: x\n  verify: true\n", "params.yaml has no 'train' section"),
-        ("train: 3\n", "params.yaml: section 'train' must be a mapping of keys backend, epochs,"),
+        ("train: 3\n", "params.yaml: section 'train' must be a mapping of keys backend, device, executor, epochs,"),
         ("train: {}\ncorupt:\n  trials: 3\n", "params.yaml has an unknown section 'corupt': its sections are data, "
                                                "corrupt, train,"),
     ],

@@ -168,7 +168,8 @@ def git(project, *arguments):
 @pytest.mark.slow
 def test_provenance_of_a_git_checkout_with_a_train_record(built, tmp_path):
     shutil.copytree(built, tmp_path, dirs_exist_ok=True)
-    run = {"backend": "jax", "device": "NVIDIA H200", "precision": "mixed_bfloat16", "epochs": 4, "pack_size": 9}
+    run = {"backend": "jax", "device": "a Ray cluster, 8 GPUs (H200)", "precision": "mixed_bfloat16", "epochs": 4,
+           "pack_size": 9, "executor": "ray"}
     (tmp_path / contract.TRAIN_RUN).write_text(json.dumps(run))
     git(tmp_path, "init", "-q")
     git(tmp_path, "add", "-A")

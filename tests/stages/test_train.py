@@ -19,16 +19,19 @@ from lesion.files import stale_temporaries
 from tests.conftest import run_module, stage_env, write_params
 from tests.fixtures.tiny import CORRUPT, TRAIN, write_inputs
 
+ON_CPU = f"tensorflow, {cpu_name()}, float32"  # the start line's backend, device and precision
+
 
 def test_train_writes_every_model_and_curves(trained_study):
     project, result = trained_study
-    assert "6 models on tensorflow: 0 already trained, 6 to train in 3 packs of 2" in result.stdout
+    assert f"6 models on {ON_CPU}: 0 already trained, 6 to train in 3 packs of 2" in result.stdout.splitlines()[0]
     ids = np.concatenate([np.load(p)["model_ids"] for p in contract.pack_files(project / contract.MODELS_DIR)])
     assert sorted(ids) == list(range(6))
     curve = pd.read_csv(project / "metrics/training/plots/metrics/clean/loss.tsv", sep="\t")
     assert list(curve.step) == [0, 1] and curve.loss.iloc[1] < curve.loss.iloc[0]
     run = json.loads((project / contract.TRAIN_RUN).read_text())
-    assert run == {"backend": "tensorflow", "device": cpu_name(), "precision": "float32", "epochs": 2, "pack_size": 2}
+    assert run == {"backend": "tensorflow", "device": cpu_name(), "precision": "float32", "epochs": 2, "pack_size": 2,
+                   "executor": "local"}
 
 
 def test_the_last_test_accuracy_is_what_the_evaluator_measures(trained_study):
@@ -53,7 +56,7 @@ def test_adding_trials_trains_only_the_new_models(trained):
               for key, weights in zip(pack.keys, pack.weights[0])}
     write_inputs(trained, dict(CORRUPT, trials=3))
     result = run_module(trained, "train", check=True)
-    assert "8 models on tensorflow: 6 already trained, 2 to train in 1 packs of 2" in result.stdout
+    assert f"8 models on {ON_CPU}: 6 already trained, 2 to train in 1 packs of 2" in result.stdout
     packs = list(map(contract.read_pack, contract.pack_files(trained / contract.MODELS_DIR)))
     assert sorted(np.concatenate([pack.model_ids for pack in packs])) == list(range(8))
     manifest = pd.read_csv(trained / contract.MANIFEST)
@@ -76,7 +79,7 @@ def test_resume_trains_only_unfinished_and_damaged_packs(trained_study, trained)
     damaged.write_bytes(bytes(data))
     untouched = (trained / contract.pack_path(0)).stat().st_mtime_ns
     result = run_module(trained, "train", check=True)
-    assert "6 models on tensorflow: 2 already trained, 4 to train in 2 packs of 2" in result.stdout
+    assert f"6 models on {ON_CPU}: 2 already trained, 4 to train in 2 packs of 2" in result.stdout
     assert f"note: {contract.pack_path(1)} cannot be reused (" in result.stdout
     assert {path.name: path.read_bytes() for path in contract.pack_files(trained / contract.MODELS_DIR)} == reference
     assert (trained / contract.pack_path(0)).stat().st_mtime_ns == untouched  # not trained again

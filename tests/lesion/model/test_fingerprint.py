@@ -11,8 +11,8 @@ import lesion.model
 from lesion.model import model_keys, source_files
 from tests.conftest import REPO
 
-PARAMS = {"backend": "tensorflow", "epochs": 1, "batch_size": 8, "learning_rate": 1e-3, "pack_size": 2,
-          "precision": "float32", "seed": 0}
+PARAMS = {"backend": "tensorflow", "device": "auto", "executor": "local", "epochs": 1, "batch_size": 8,
+          "learning_rate": 1e-3, "pack_size": 2, "precision": "float32", "seed": 0}
 SEEDS, LABELS = np.array([1, 2]), np.zeros((2, 5), np.uint8)
 
 
@@ -34,7 +34,7 @@ def test_editing_any_file_of_the_model_folder_changes_the_fingerprint(model_copy
     before = fingerprint(PARAMS, SEEDS, LABELS)
     files = source_files()
     assert {path.name for path in files} >= {"__init__.py", "cnn.py", "packed.py", "adam.py", "trainer.py",
-                                             "autodiff.py", "packing.py"}
+                                             "autodiff.py"}
     for path in files:
         original = path.read_bytes()
         path.write_bytes(original + b"\n# edited\n")
@@ -45,9 +45,11 @@ def test_editing_any_file_of_the_model_folder_changes_the_fingerprint(model_copy
     assert fingerprint(PARAMS, SEEDS, LABELS) != before  # a new file counts too
 
 
-def test_params_seeds_and_labels_count_but_not_the_pack_size():
+def test_params_seeds_and_labels_count_but_not_where_or_how_many_train_together():
     before = fingerprint(PARAMS, SEEDS, LABELS)
     assert fingerprint(dict(PARAMS, pack_size=7), SEEDS, LABELS) == before
+    assert fingerprint(dict(PARAMS, device="cpu", executor="ray"), SEEDS, LABELS) == before
+    assert fingerprint(dict(PARAMS, backend="jax"), SEEDS, LABELS) != before
     assert fingerprint(dict(PARAMS, epochs=2), SEEDS, LABELS) != before
     assert fingerprint(PARAMS, SEEDS + 1, LABELS) != before
     assert fingerprint(PARAMS, SEEDS, LABELS + 1) != before
@@ -64,3 +66,9 @@ def test_the_train_stage_depends_on_the_whole_model_folder():
     deps = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]["train"]["deps"]
     assert "lesion/model" in deps
     assert lesion.model.FOLDER == REPO / "lesion/model"
+
+
+def test_an_unresolved_backend_is_never_hashed():
+    """auto means tensorflow on one machine and jax on another: the key holds the backend that trained."""
+    with pytest.raises(ValueError, match="resolve train.backend"):
+        model_keys(dict(PARAMS, backend="auto"), SEEDS, LABELS)

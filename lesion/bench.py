@@ -1,0 +1,83 @@
+"""One process's pack work, the same under every executor: train a pack, evaluate a pack, measure what fits.
+
+The train stage's driver runs a Bench itself (`train.executor: local`) or has Ray run one in each worker process
+(`ray`, lesion.executors), so a pack trains to the same bytes either way. Compiled steps are kept per pack size,
+and the training images stay on the device from one pack to the next.
+"""
+
+import numpy as np
+
+from lesion.errors import TrainingError
+from lesion.model.cnn import NUM_CLASSES
+
+
+def describe_models(ids):
+    return ", ".join(map(str, ids[:8])) + (", ..." if len(ids) > 8 else "")
+
+
+class Bench:
+    """Packs trained and evaluated on this process's devices with the (resolved) train params `train`."""
+
+    def __init__(self, train):
+        self.params = train
+        self.trainers, self.evaluators = {}, {}
+        self.source = self.images = None
+
+    def trainer(self, copies):
+        from lesion.model.trainer import PackTrainer
+
+        if copies not in self.trainers:  # one compiled step per pack size (the last pack may be smaller)
+            self.trainers[copies] = PackTrainer(copies, self.params["batch_size"], self.params["learning_rate"])
+        return self.trainers[copies]
+
+    def evaluator(self, copies):
+        from lesion.evaluation import PackEvaluator
+
+        if copies not in self.evaluators:
+            self.evaluators[copies] = PackEvaluator(copies)
+        return self.evaluators[copies]
+
+    def resident(self, x_train):
+        """The training images as a device tensor, moved once however many packs train on them."""
+        from keras import ops
+
+        if x_train is not self.source:
+            self.source, self.images = x_train, ops.convert_to_tensor(x_train)
+        return self.images
+
+    def train(self, name, model_ids, labels, seeds, x_train, test, on_step=lambda: None):
+        """Train pack `name` (models `model_ids`, label rows `labels`, model seeds `seeds`) from their seeded
+        starting weights; after every epoch measure each model's accuracy on `test` (x_test, y_test).
+
+        Returns (weights, history (K, epochs, 3): training loss, training accuracy, test accuracy). A loss that
+        stops being finite is a TrainingError naming the pack, its models and the epoch.
+        """
+        from lesion.evaluation import test_accuracy
+        from lesion.model.trainer import train_models
+
+        copies, (x_test, y_test) = len(model_ids), test
+        evaluator, tested = self.evaluator(copies), []
+        try:
+            weights, history = train_models(
+                self.trainer(copies), labels, self.resident(x_train), seeds, self.params["seed"],
+                self.params["epochs"], on_step=on_step,
+                on_epoch=lambda w: tested.append(test_accuracy(evaluator, w, x_test, y_test, NUM_CLASSES)))
+        except FloatingPointError as error:
+            raise TrainingError(f"loss became NaN or infinite in {name} (models {describe_models(model_ids)}) at "
+                                f"epoch {error.args[0] + 1}: lower train.learning_rate or use precision "
+                                "float32") from None
+        history = np.concatenate([history, np.stack(tested, axis=1)[..., None]], axis=-1).astype(np.float32)
+        return weights, history
+
+    def evaluate(self, model_ids, weights, x_test, y_test, n_classes):
+        """(model_ids, (loglik_bits, accuracy, mean_prob)) of a pack's models, `weights` stacked over them in the
+        order of `model_ids` (lesion.evaluation)."""
+        return model_ids, self.evaluator(len(model_ids)).evaluate(weights, x_test, y_test, n_classes)
+
+    def capacity(self, x_train):
+        """Copies a pack can hold on this process's GPU(s), measured by probe steps (lesion.pack_size)."""
+        from lesion.model.autodiff import copy_device_count
+        from lesion.pack_size import measured_capacity, memory_gauge, probe_step
+
+        run_step = probe_step(self.trainer, self.resident(x_train), self.params["batch_size"])
+        return measured_capacity(run_step, memory_gauge(), copy_device_count())
