@@ -1,5 +1,6 @@
 """train.executor: ray on a local Ray (the stage starts one: RAY_ADDRESS is unset): the packs and the evaluation
-equal the local executor's byte for byte, and a pack whose worker is killed mid-way is run again by Ray."""
+equal the local executor's byte for byte, a pack whose worker is killed mid-way is run again by Ray, and a killed
+driver resumes from the packs it wrote."""
 
 import json
 import os
@@ -62,6 +63,23 @@ def test_a_killed_worker_is_retried_and_the_packs_are_the_same(trained_study, ra
     stdout, stderr = process.communicate(timeout=600)
     assert killed, "no Ray worker was seen running a pack"
     assert process.returncode == 0, stderr[-3000:]
+    assert pack_bytes(ray_study) == pack_bytes(trained_study[0])
+
+
+def test_a_killed_driver_resumes_from_the_packs_it_wrote(trained_study, ray_study, tmp_path):
+    """SIGKILL once the first pack is written (stderr to a file: Ray's helpers may outlive the driver a while)."""
+    with open(tmp_path / "stderr", "w") as stderr:
+        process = subprocess.Popen([sys.executable, "-m", "stages.train"], cwd=ray_study, env=stage_env(),
+                                   stdout=subprocess.DEVNULL, stderr=stderr)
+        deadline = time.monotonic() + 180
+        while not (ray_study / contract.pack_path(0)).exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        process.kill()
+        process.wait(timeout=60)
+    kept = pack_bytes(ray_study)
+    assert 0 < len(kept) < 3
+    result = run_module(ray_study, "train", check=True)
+    assert f": {2 * len(kept)} already trained, {6 - 2 * len(kept)} to train" in result.stdout
     assert pack_bytes(ray_study) == pack_bytes(trained_study[0])
 
 
