@@ -6,19 +6,19 @@ plots/vis, so a failed run leaves no output.
 """
 
 from lesion import contract, params
-from lesion.backend import start_backend
+from lesion.backend import device_name, start_backend
 from lesion.files import atomic_folder
 from lesion.stage import run_stage
 
 
 def main():
     settings = params.load("visualize")
-    start_backend(params.load("train"))
+    backend = start_backend(params.load("train"))
     labels, weights = contract.read_vis_models()
     data = contract.read_dataset("x_test", "y_test", "class_names")
     from lesion.featvis.gallery import draw_gallery
 
-    print(f"visualizing {len(labels)} models: " + ", ".join(labels))
+    print(f"visualizing {len(labels)} models on {backend}, {device_name()}: " + ", ".join(labels), flush=True)
     with atomic_folder(contract.VIS) as folder:
         draw_gallery(weights, labels, data, settings, folder)
 

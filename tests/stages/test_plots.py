@@ -185,7 +185,7 @@ def test_provenance_of_a_git_checkout_with_a_train_record(built, tmp_path):
                               "uncommitted_changes": ["params.yaml"]}
     assert record["params"]["plots"]["dpi"] == 61
     html = (tmp_path / contract.REPORT).read_text()
-    assert "<td>device</td><td>NVIDIA H200</td>" in html and record["code"]["commit"] in html
+    assert "<td>device</td><td>a Ray cluster, 8 GPUs (H200)</td>" in html and record["code"]["commit"] in html
 
 
 def test_missing_stats_output_names_the_stage(tmp_path):
