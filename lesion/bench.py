@@ -1,18 +1,25 @@
 """One process's pack work, the same under every executor: train a pack, evaluate a pack, measure what fits.
 
 The train stage's driver runs a Bench itself (`train.executor: local`) or has Ray run one in each worker process
-(`ray`, lesion.executors), so a pack trains to the same bytes either way. Compiled steps are kept per pack size,
-and the training images stay on the device from one pack to the next.
+(`ray`, lesion.executors), so a pack trains to the same bytes either way. Compiled steps are kept per padded pack
+size (packs that pad to the same size share one), and within a process the training images are moved to the
+device once.
 """
 
 import numpy as np
 
-from lesion.errors import TrainingError
+from lesion.errors import DeviceError, TrainingError
 from lesion.model.cnn import NUM_CLASSES
 
 
 def describe_models(ids):
     return ", ".join(map(str, ids[:8])) + (", ..." if len(ids) > 8 else "")
+
+
+def is_out_of_memory(error):
+    """Whether a backend's error is an exhausted device memory (JAX/XLA, TensorFlow, torch each name it so)."""
+    text = f"{type(error).__name__} {error}"
+    return any(mark in text for mark in ("RESOURCE_EXHAUSTED", "ResourceExhausted", "OutOfMemory", "out of memory"))
 
 
 class Bench:
@@ -24,25 +31,29 @@ class Bench:
         self.source = self.images = None
 
     def trainer(self, copies):
+        from lesion.model.autodiff import copy_slots
         from lesion.model.trainer import PackTrainer
 
-        if copies not in self.trainers:  # one compiled step per pack size (the last pack may be smaller)
-            self.trainers[copies] = PackTrainer(copies, self.params["batch_size"], self.params["learning_rate"])
-        return self.trainers[copies]
+        slots = copy_slots(copies)
+        if slots not in self.trainers:  # one compiled step per padded pack size (the last pack may be smaller)
+            self.trainers[slots] = PackTrainer(slots, self.params["batch_size"], self.params["learning_rate"])
+        return self.trainers[slots]
 
     def evaluator(self, copies):
         from lesion.evaluation import PackEvaluator
+        from lesion.model.autodiff import copy_slots
 
-        if copies not in self.evaluators:
-            self.evaluators[copies] = PackEvaluator(copies)
-        return self.evaluators[copies]
+        slots = copy_slots(copies)
+        if slots not in self.evaluators:
+            self.evaluators[slots] = PackEvaluator(slots)
+        return self.evaluators[slots]
 
     def resident(self, x_train):
-        """The training images as a device tensor, moved once however many packs train on them."""
-        from keras import ops
+        """The training images on the device(s), moved once however many packs of this process train on them."""
+        from lesion.model.autodiff import place
 
         if x_train is not self.source:
-            self.source, self.images = x_train, ops.convert_to_tensor(x_train)
+            self.source, self.images = x_train, place(x_train, False)
         return self.images
 
     def train(self, name, model_ids, labels, seeds, x_train, test, on_step=lambda: None):
@@ -50,7 +61,7 @@ class Bench:
         starting weights; after every epoch measure each model's accuracy on `test` (x_test, y_test).
 
         Returns (weights, history (K, epochs, 3): training loss, training accuracy, test accuracy). A loss that
-        stops being finite is a TrainingError naming the pack, its models and the epoch.
+        stops being finite, or a device out of memory, is a TrainingError naming the pack.
         """
         from lesion.evaluation import test_accuracy
         from lesion.model.trainer import train_models
@@ -61,11 +72,16 @@ class Bench:
             weights, history = train_models(
                 self.trainer(copies), labels, self.resident(x_train), seeds, self.params["seed"],
                 self.params["epochs"], on_step=on_step,
-                on_epoch=lambda w: tested.append(test_accuracy(evaluator, w, x_test, y_test, NUM_CLASSES)))
+                on_epoch=lambda w: tested.append(test_accuracy(evaluator, w, x_test, y_test, NUM_CLASSES)[:copies]))
         except FloatingPointError as error:
             raise TrainingError(f"loss became NaN or infinite in {name} (models {describe_models(model_ids)}) at "
                                 f"epoch {error.args[0] + 1}: lower train.learning_rate or use precision "
                                 "float32") from None
+        except Exception as error:
+            if is_out_of_memory(error):
+                raise TrainingError(f"the device ran out of memory training {name} ({copies} copies): set "
+                                    "train.pack_size to a smaller integer") from None
+            raise
         history = np.concatenate([history, np.stack(tested, axis=1)[..., None]], axis=-1).astype(np.float32)
         return weights, history
 
@@ -80,4 +96,10 @@ class Bench:
         from lesion.pack_size import measured_capacity, memory_gauge, probe_step
 
         run_step = probe_step(self.trainer, self.resident(x_train), self.params["batch_size"])
-        return measured_capacity(run_step, memory_gauge(), copy_device_count())
+        try:
+            return measured_capacity(run_step, memory_gauge(), copy_device_count())
+        except Exception as error:
+            if is_out_of_memory(error):
+                raise DeviceError("the GPU ran out of memory in a probe step of a few copies: free its memory "
+                                  "(another process?) or set train.pack_size to an integer") from None
+            raise

@@ -23,14 +23,14 @@ IMAGES_PER_STEP = 65536  # copies x test images per compiled call: bounds device
 class PackEvaluator:
     """The packed forward pass of one pack of `copies` models, and the sums the per-class statistics need.
 
-    Padded to `slots` copies and sharded over the devices as the trainer is (lesion.model.autodiff); it takes
-    weights of `copies` or of `slots` copies (the trainer's, after an epoch) and returns `copies` rows.
+    Padded to `slots` copies and sharded over the devices as the trainer is (lesion.model.autodiff): it takes the
+    weights of up to `slots` copies and returns as many rows.
     """
 
     def __init__(self, copies):
-        self.copies, self.slots = copies, autodiff.copy_slots(copies)
+        self.slots = autodiff.copy_slots(copies)
         self.model = build_packed(self.slots)
-        self.probabilities = autodiff.compile(self._probabilities, copy_axes=(True, False), out_copy_axes=(True,))
+        self.probabilities = autodiff.compile(self._probabilities, copy_axes=(True, False), out_copy_axes=True)
         self.sums = autodiff.compile(self._sums, copy_axes=(True, False, False), out_copy_axes=(True, True, True))
 
     def _probabilities(self, weights, images):
@@ -55,19 +55,21 @@ class PackEvaluator:
 
     def predict(self, weights, x_test):
         """Class probabilities (K, N, C) of stacked `weights` on every test image, as numpy."""
-        weights, starts = self.place(weights), self.batches(len(x_test))
+        copies, starts = len(weights[0]), self.batches(len(x_test))
+        weights = self.place(weights)
         return np.concatenate([ops.convert_to_numpy(self.probabilities(weights, shared(x_test, start, starts.step)))
-                               for start in starts], axis=1)[: self.copies]
+                               for start in starts], axis=1)[:copies]
 
     def evaluate(self, weights, x_test, y_test, n_classes):
         """(loglik_bits (K, C), accuracy (K, C), mean_prob (K, C, C)) of stacked `weights`."""
-        weights, starts = self.place(weights), self.batches(len(x_test))
+        copies, starts = len(weights[0]), self.batches(len(x_test))
+        weights = self.place(weights)
         onehot = np.eye(n_classes, dtype=np.float32)[y_test]
         totals = None
         for start in starts:
             batch = self.sums(weights, shared(x_test, start, starts.step), shared(onehot, start, starts.step))
             totals = batch if totals is None else [t + b for t, b in zip(totals, batch)]
-        loglik, hits, probs = (ops.convert_to_numpy(t)[: self.copies] for t in totals)
+        loglik, hits, probs = (ops.convert_to_numpy(t)[:copies] for t in totals)
         counts = np.maximum(onehot.sum(axis=0), 1)
         return loglik / len(x_test), hits / counts, probs / counts
 

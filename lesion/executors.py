@@ -15,7 +15,7 @@ from pathlib import Path
 
 from lesion.backend import device_name, resolve_backend, start_backend, uses_gpu, visible_gpus
 from lesion.bench import Bench
-from lesion.errors import DeviceError, LesionError, ParamsError, TrainingError, one_line
+from lesion.errors import DeviceError, ParamsError, TrainingError, one_line
 
 RAY_SETUP = "python3 -m pip install -r requirements-ray.txt"
 TASK_RETRIES = 3  # a pack whose worker dies (a lost node, a kill) is run again up to this many times
@@ -26,20 +26,23 @@ def start_executor(train):
     return RayExecutor(train) if train["executor"] == "ray" else LocalExecutor(train)
 
 
-def set_precision(precision):
-    import keras
+def start_compute(train):
+    """Start the backend train params ask for (lesion.backend.start_backend) at their precision; return the
+    backend's name."""
+    backend = start_backend(train)
+    import keras  # after the backend is chosen
 
-    keras.config.set_dtype_policy(precision)
+    keras.config.set_dtype_policy(train["precision"])
+    return backend
 
 
 class LocalExecutor:
     """Packs one after another on this process's devices (every local JAX device at once, lesion.model.autodiff)."""
 
     def __init__(self, train):
-        self.params = dict(train, backend=start_backend(train))
-        from lesion.model.autodiff import copy_device_count  # imports keras: after the backend is chosen
+        self.params = dict(train, backend=start_compute(train))
+        from lesion.model.autodiff import copy_device_count
 
-        set_precision(train["precision"])
         self.on_gpu, self.devices = bool(visible_gpus()), copy_device_count()
         self.device = device_name() + (f", copies sharded over {self.devices} devices" if self.devices > 1 else "")
         self.bench = Bench(self.params)
@@ -57,19 +60,17 @@ class LocalExecutor:
             yield tag, getattr(self.bench, method)(*args, *shared, **extra)
 
 
-_BENCHES = {}
+_worker_bench = None
 
 
 def run_on_worker(train, method, *args):
-    """A Ray task: Bench.<method>(*args) in this worker process, which keeps its Bench (and compiled steps)
-    for the tasks that follow."""
-    if not _BENCHES:
-        start_backend(train)
-        set_precision(train["precision"])
-    key = tuple(sorted(train.items()))
-    if key not in _BENCHES:
-        _BENCHES[key] = Bench(train)
-    return getattr(_BENCHES[key], method)(*args)
+    """A Ray task: Bench.<method>(*args) in this worker process. A CPU worker keeps its Bench (and compiled steps)
+    for the tasks that follow; a GPU task has a process of its own."""
+    global _worker_bench
+    if _worker_bench is None:
+        start_compute(train)
+        _worker_bench = Bench(train)
+    return getattr(_worker_bench, method)(*args)
 
 
 def connect_ray():
@@ -114,7 +115,7 @@ class RayExecutor:
                               "train.device to auto or cpu")
         self.on_gpu = uses_gpu(train["device"], gpus > 0)
         self.params = dict(train, backend=resolve_backend(train, gpus > 0))
-        self.slots = gpus if self.on_gpu else cpus
+        self.concurrency = gpus if self.on_gpu else cpus  # tasks that run at once
         kinds = sorted(name.split(":", 1)[1] for name in resources if name.startswith("accelerator_type:"))
         self.device = (f"a Ray cluster, {gpus} GPUs" + (f" ({', '.join(kinds)})" if kinds else "") if self.on_gpu
                        else f"a Ray cluster, {cpus} CPUs")
@@ -133,7 +134,7 @@ class RayExecutor:
         shared = [self.ray.put(value) for value in shared]
         jobs, pending = iter(jobs), {}
         while True:
-            while len(pending) < 2 * self.slots and (job := next(jobs, None)) is not None:
+            while len(pending) < 2 * self.concurrency and (job := next(jobs, None)) is not None:
                 tag, args = job
                 pending[self.task.remote(self.params, method, *args, *shared)] = tag
             if not pending:
@@ -148,9 +149,8 @@ class RayExecutor:
         try:
             return self.ray.get(ref)
         except self.ray.exceptions.RayTaskError as error:
-            if isinstance(error.cause, LesionError):
-                raise error.cause from None
-            raise
+            # The task's own exception, not Ray's wrapper (whose message is the remote traceback).
+            raise (error.cause if isinstance(error.cause, Exception) else error) from None
         except self.ray.exceptions.RayError as error:
             raise TrainingError(f"Ray could not run {describe_tag(tag)} ({one_line(error)[:300]}), also not in "
                                 f"{TASK_RETRIES} retries: rerun dvc repro (finished packs are kept)") from None

@@ -3,8 +3,9 @@
 Nothing here changes what a model becomes (a model trains to the same weights in any pack), so it lives outside
 lesion/model. On a GPU a copy's footprint is measured, not assumed: one training step at two pack sizes (8 and 32
 copies per device) gives the peak memory of each, a line through the two gives a fixed part and a per-copy part,
-and a pack may fill MEMORY_SHARE of the memory that was free before the probe. The study is then cut into equal
-packs, so 2,300 models at a capacity of 2,000 train as 2 packs of 1,150, one compiled step for both.
+and a pack may fill MEMORY_SHARE of the memory the backend's allocator had free before the probe (JAX reserves 75%
+of a card for its allocator by default, so there about 60% of the card). The study is then cut into packs as even
+as possible, so 2,300 models at a capacity of 2,000 train as 2 packs of 1,150, one compiled step for both.
 """
 
 import math
@@ -39,14 +40,13 @@ def copies_that_fit(free, fixed, per_copy, share=MEMORY_SHARE):
 
 
 def balanced_pack_size(n_models, capacity, multiple=1):
-    """The size of equal packs that train `n_models` in as few packs of at most `capacity` as possible, rounded up
-    to a multiple of `multiple` (the device count) where the capacity allows."""
-    if n_models <= 0:
-        return min(capacity, multiple)
-    packs = math.ceil(n_models / capacity)
-    size = math.ceil(n_models / packs)
-    rounded = math.ceil(size / multiple) * multiple
-    return rounded if rounded <= capacity else size
+    """The pack size that trains `n_models` in as few packs of at most `capacity` as possible, the packs as even as
+    the size allows: all models in one pack where they fit, else ceil(n / packs) rounded up to a multiple of
+    `multiple` (the device count, of which the capacity is one), so no device idles on padding."""
+    if n_models <= capacity:
+        return n_models
+    size = math.ceil(n_models / math.ceil(n_models / capacity))
+    return min(math.ceil(size / multiple) * multiple, capacity)
 
 
 def measured_capacity(run_step, gauge, devices):

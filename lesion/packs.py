@@ -138,7 +138,7 @@ def train_all(executor, manifest, labels, x_train, test):
 
 def choose_pack_size(setting, n_models, executor, x_train):
     """train.pack_size: an integer (at most the models to train), or `auto`: one model at a time on a CPU, and on
-    GPUs equal packs of what the measured memory holds (lesion.pack_size)."""
+    GPUs packs as even as possible of what the measured memory holds (lesion.pack_size)."""
     if setting != "auto":
         return max(1, min(setting, n_models))
     if not executor.on_gpu or n_models == 0:

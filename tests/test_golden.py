@@ -11,6 +11,7 @@ significant.md leads with the specific effects before the Welch section recorded
 
 import hashlib
 import json
+import warnings
 from pathlib import Path
 
 import pytest
@@ -59,8 +60,11 @@ def test_tiny_study_outputs_are_unchanged(tmp_path, pack_size):
     tiny_study(tmp_path, pack_size)
     for path, expected in golden["sha256"].items():
         assert digest(tmp_path / path) == expected, f"{path} changed ({GOLDEN['about']})"
-    on_this_cpu = golden["sha256_by_cpu"].get(cpu_model(), {})
-    for path, expected in on_this_cpu.items():
+    on_this_cpu = golden["sha256_by_cpu"].get(cpu_model())
+    if on_this_cpu is None:
+        warnings.warn(f"no digests of trained outputs are recorded for {cpu_model()}: only the CPU-independent "
+                      "outputs and the summary's statistics (to 1e-5) were checked")
+    for path, expected in (on_this_cpu or {}).items():
         assert digest(tmp_path / path) == expected, f"{path} changed on {cpu_model()} ({GOLDEN['about']})"
     summary = json.loads((tmp_path / "metrics/summary.json").read_text())
     gone = MOVED_TO_EVAL_JSON | LEAN_DROPPED

@@ -30,8 +30,11 @@ labels = rng.integers(0, 10, (6, 48)).astype(np.uint8)
 seeds = np.arange(6) + 5
 trainer = PackTrainer(6, 16, 1e-3)
 weights, history = trainer.train(initial_pack_weights(seeds), labels, keras.ops.convert_to_tensor(images), seeds, 0, 1)
-loglik, accuracy, mean_prob = PackEvaluator(6).evaluate(weights, images[:40], rng.integers(0, 10, 40), 10)
-np.savez(sys.argv[1], *weights, history=history, loglik=loglik, accuracy=accuracy, mean_prob=mean_prob)
+evaluator = PackEvaluator(6)
+loglik, accuracy, mean_prob = evaluator.evaluate(weights, images[:40], rng.integers(0, 10, 40), 10)
+probabilities = evaluator.predict(weights, images[:40])
+np.savez(sys.argv[1], *weights, history=history, loglik=loglik, accuracy=accuracy, mean_prob=mean_prob,
+         probabilities=probabilities)
 
 slots = trainer.slots
 step_args = (autodiff.place(autodiff.pad_copies(initial_pack_weights(seeds), slots), True),)

@@ -103,9 +103,10 @@ def tensorflow_uses_xla():
 def compile(fn, copy_axes=None, out_copy_axes=None):
     """Compile a pure function once for the active backend (jax.jit, tf.function); torch runs eagerly.
 
-    `copy_axes` has one entry per argument of `fn`, `out_copy_axes` one per output: True where the tensors carry
-    the pack's copy axis first, False where every copy sees the same tensor (a pytree prefix, so [False, True]
-    describes a list whose first entry is shared). With JAX on several devices they shard the copy axis.
+    `copy_axes` has one entry per argument of `fn`, `out_copy_axes` describes its output (one entry per output of
+    a tuple): True where the tensors carry the pack's copy axis first, False where every copy sees the same tensor
+    (a pytree prefix, so [False, True] describes a list whose first entry is shared). With JAX on several devices
+    they shard the copy axis.
     """
     backend = keras.backend.backend()
     if backend == "jax":
@@ -115,7 +116,7 @@ def compile(fn, copy_axes=None, out_copy_axes=None):
         if mesh is None or copy_axes is None:
             return jax.jit(fn)
         return jax.jit(fn, in_shardings=_shardings(mesh, tuple(copy_axes)),
-                       out_shardings=_shardings(mesh, tuple(out_copy_axes)))
+                       out_shardings=_shardings(mesh, out_copy_axes))
     if backend == "tensorflow":
         import tensorflow as tf
 

@@ -40,11 +40,12 @@ class PackTrainer:
     """Trains packs of `copies` models; the step is compiled once and reused for every pack of that size.
 
     With JAX on several devices the pack is padded to `slots` copies, a multiple of the device count, and each
-    device trains its share (lesion.model.autodiff); the repeats are dropped from what `train` returns.
+    device trains its share (lesion.model.autodiff). `train` takes up to `slots` copies: the repeats that pad them
+    are dropped from what it returns, so packs of any size up to `slots` share one compiled step.
     """
 
     def __init__(self, copies, batch_size, learning_rate):
-        self.copies, self.batch_size = copies, batch_size
+        self.batch_size = batch_size
         self.slots = autodiff.copy_slots(copies)
         self.model = build_packed(self.slots)
         self.optimizer = Adam(learning_rate)
@@ -79,6 +80,7 @@ class PackTrainer:
         the trained weights and the history (K, epochs, 2) of mean training loss and accuracy per copy and epoch.
         Raises FloatingPointError(epoch) when a loss stops being finite.
         """
+        copies = len(model_seeds)
         *weights, labels, model_seeds = autodiff.pad_copies(
             [*weights, labels.astype(np.int32), np.asarray(model_seeds)], self.slots)
         trainable = autodiff.place(weights, True)
@@ -100,7 +102,7 @@ class PackTrainer:
             if not np.isfinite(history[:, epoch, 0]).all():
                 raise FloatingPointError(epoch)
             on_epoch(trainable)
-        return [ops.convert_to_numpy(w)[: self.copies] for w in trainable], history[: self.copies]
+        return [ops.convert_to_numpy(w)[:copies] for w in trainable], history[:copies]
 
 
 def train_models(trainer, labels, images, model_seeds, train_seed, epochs, on_step=lambda: None,

@@ -1,4 +1,4 @@
-"""Pack size: the footprint fitted from two probe steps, what 80% of free memory holds, equal packs, and the
+"""Pack size: the footprint fitted from two probe steps, what 80% of free memory holds, packs as even as possible, and the
 choice a setting gives on a CPU and on a (simulated) GPU."""
 
 import pytest
@@ -56,17 +56,17 @@ def test_a_device_that_holds_no_copy_or_reports_no_memory_is_an_error():
 
 
 @pytest.mark.parametrize("n_models, capacity, multiple, size", [
-    (2300, 2000, 1, 1150),   # two equal packs, not 2,000 + 300
+    (2300, 2000, 1, 1150),   # two packs of 1,150, not 2,000 + 300
     (2300, 2300, 1, 2300),
-    (2300, 5000, 1, 2300),
-    (2301, 1150, 1, 767),    # three packs (767, 767, 767), not 1,150 + 1,150 + 1
-    (10, 4, 1, 4),           # three packs at least: ceil(10 / 3) = 4
-    (6, 8, 4, 8),            # rounded up to the four devices
-    (10, 7, 4, 5),           # 5 rounds to 8 > 7: stays 5 (padded per pack by the trainer)
+    (2300, 5000, 4, 2300),   # one pack of all (the trainer pads it to 2,300 on four devices)
+    (2301, 1150, 1, 767),    # three packs of 767, not 1,150 + 1,150 + 1
+    (10, 4, 1, 4),           # three packs at least: 4 + 4 + 2
+    (2300, 2000, 4, 1152),   # rounded to the four devices: 1,152 + 1,148, both padded to 1,152 slots
+    (9, 8, 8, 8),            # rounding never passes the capacity
 ])
-def test_equal_packs_as_few_as_the_capacity_allows(n_models, capacity, multiple, size):
+def test_packs_as_few_and_as_even_as_the_capacity_allows(n_models, capacity, multiple, size):
     assert balanced_pack_size(n_models, capacity, multiple) == size
-    assert size <= capacity
+    assert size <= min(capacity, n_models)
 
 
 def test_the_capacity_is_measured_at_two_probe_sizes_per_device():
