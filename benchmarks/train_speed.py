@@ -22,20 +22,22 @@ def parse_args():
     parser.add_argument("--backend", default="jax", choices=["tensorflow", "jax", "torch"])
     parser.add_argument("--pack-size", default="auto", help="copies per packed step, or 'auto'")
     parser.add_argument("--precision", default="float32", choices=["float32", "mixed_bfloat16"])
+    parser.add_argument("--pallas", action="store_true",
+                        help="also time the pack with train.kernels: pallas (JAX), side by side with xla")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--steps", type=int, default=50, help="timed steps per configuration")
     parser.add_argument("--skip-sequential", action="store_true")
     return parser.parse_args()
 
 
-def seconds_per_step(copies, args, images, measured):
+def seconds_per_step(copies, args, images, measured, kernels="xla"):
     """Wall seconds of one training step of a pack of `copies`, after compilation."""
     import numpy as np
 
     from lesion.model.cnn import initial_pack_weights
     from lesion.model.trainer import PackTrainer
 
-    trainer = PackTrainer(copies, args.batch_size, 1e-3)
+    trainer = PackTrainer(copies, args.batch_size, 1e-3, kernels)
     weights = initial_pack_weights(range(copies))
     n = args.batch_size * (args.steps + 1)
     labels = np.random.default_rng(1).integers(0, 10, (copies, n)).astype(np.uint8)
@@ -117,7 +119,8 @@ def main():
     if args.pack_size != "auto":
         copies = int(args.pack_size)
     else:  # what the train stage's pack_size: auto measures: probe steps on the GPU, one model on a CPU
-        copies = Bench({"batch_size": args.batch_size, "learning_rate": 1e-3}).capacity(pixels) if visible_gpus() else 1
+        settings = {"batch_size": args.batch_size, "learning_rate": 1e-3, "kernels": "xla"}
+        copies = Bench(settings).capacity(pixels) if visible_gpus() else 1
     print(f"backend {args.backend}, pack size {copies}, precision {args.precision}, batch {args.batch_size}")
     images = keras.ops.convert_to_tensor(pixels)
     # Per configuration: ms per step (of the whole pack) and per model-step, s per model-epoch, models/s and
@@ -126,6 +129,12 @@ def main():
                "packed": {}}
     packed = report("packed", copies, seconds_per_step(copies, args, images, results["packed"]), args.batch_size,
                     results["packed"])
+    if args.pallas:  # the same pack through the fused kernels, in the same run
+        results["packed_pallas"] = {}
+        pallas = report("pallas", copies, seconds_per_step(copies, args, images, results["packed_pallas"], "pallas"),
+                        args.batch_size, results["packed_pallas"])
+        print(f"pallas / xla: {pallas / packed:.2f}x")
+        results["pallas_over_xla"] = pallas / packed
     evaluate_s = evaluation_seconds(copies)
     print(f"  evaluate: {evaluate_s:.1f} s for {copies} models on 10,000 test images "
           f"({evaluate_s * STUDY_MODELS / copies:.0f} s for the study)", flush=True)

@@ -36,7 +36,8 @@ class Bench:
 
         slots = copy_slots(copies)
         if slots not in self.trainers:  # one compiled step per padded pack size (the last pack may be smaller)
-            self.trainers[slots] = PackTrainer(slots, self.params["batch_size"], self.params["learning_rate"])
+            self.trainers[slots] = PackTrainer(slots, self.params["batch_size"], self.params["learning_rate"],
+                                               self.params["kernels"])
         return self.trainers[slots]
 
     def evaluator(self, copies):
@@ -45,7 +46,7 @@ class Bench:
 
         slots = copy_slots(copies)
         if slots not in self.evaluators:
-            self.evaluators[slots] = PackEvaluator(slots)
+            self.evaluators[slots] = PackEvaluator(slots, self.params["kernels"])
         return self.evaluators[slots]
 
     def resident(self, x_train):

@@ -13,8 +13,7 @@ from tqdm import tqdm
 
 from lesion import contract
 from lesion.model import autodiff
-from lesion.model.cnn import to_unit_range
-from lesion.model.packed import build_packed
+from lesion.model.packed import PackedForward
 
 EPSILON = 1e-7
 IMAGES_PER_STEP = 65536  # copies x test images per compiled call: bounds device memory at any pack size
@@ -27,17 +26,16 @@ class PackEvaluator:
     weights of up to `slots` copies and returns as many rows.
     """
 
-    def __init__(self, copies):
+    def __init__(self, copies, kernels="xla"):
         self.slots = autodiff.copy_slots(copies)
-        self.model = build_packed(self.slots)
+        self.forward = PackedForward(self.slots, kernels)
         self.probabilities = autodiff.compile(self._probabilities, copy_axes=(True, False), out_copy_axes=True)
         self.sums = autodiff.compile(self._sums, copy_axes=(True, False, False), out_copy_axes=(True, True, True))
 
     def _probabilities(self, weights, images):
         """Clipped class probabilities (K, N, C) of every copy on the same uint8 images (N, 32, 32, 3)."""
-        copies = weights[0].shape[0]
-        x = ops.broadcast_to(to_unit_range(images)[None], (copies,) + tuple(images.shape))
-        logits, _ = self.model.stateless_call(weights, [], x)
+        batch = self.forward.batch(self.forward.prepare(images), copies=weights[0].shape[0])
+        logits = self.forward.logits(weights, batch)
         return ops.clip(ops.softmax(ops.cast(logits, "float32"), axis=-1), EPSILON, 1 - EPSILON)
 
     def _sums(self, weights, images, onehot):

@@ -26,6 +26,18 @@ def start_executor(train):
     return RayExecutor(train) if train["executor"] == "ray" else LocalExecutor(train)
 
 
+def check_kernels(train, devices):
+    """The Pallas kernels are JAX's, and a pack using them stays on one device (XLA cannot split their calls)."""
+    if train["kernels"] != "pallas":
+        return
+    if train["backend"] != "jax":
+        raise ParamsError(f"train.kernels: pallas runs on the jax backend, not {train['backend']}: set "
+                          "train.backend to jax, or train.kernels to xla")
+    if devices > 1:
+        raise ParamsError(f"train.kernels: pallas trains a pack on one device, and this machine has {devices}: set "
+                          "train.kernels to xla to spread packs over all of them, or train.executor to ray")
+
+
 def start_compute(train):
     """Start the backend train params ask for (lesion.backend.start_backend) at their precision; return the
     backend's name."""
@@ -44,6 +56,7 @@ class LocalExecutor:
         from lesion.model.autodiff import copy_device_count
 
         self.on_gpu, self.devices = bool(visible_gpus()), copy_device_count()
+        check_kernels(self.params, self.devices)
         self.device = device_name() + (f", copies sharded over {self.devices} devices" if self.devices > 1 else "")
         self.bench = Bench(self.params)
 
@@ -115,6 +128,7 @@ class RayExecutor:
                               "train.device to auto or cpu")
         self.on_gpu = uses_gpu(train["device"], gpus > 0)
         self.params = dict(train, backend=resolve_backend(train, gpus > 0))
+        check_kernels(self.params, self.devices)
         self.concurrency = gpus if self.on_gpu else cpus  # tasks that run at once
         kinds = sorted(name.split(":", 1)[1] for name in resources if name.startswith("accelerator_type:"))
         self.device = (f"a Ray cluster, {gpus} GPUs" + (f" ({', '.join(kinds)})" if kinds else "") if self.on_gpu

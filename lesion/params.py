@@ -143,6 +143,8 @@ SCHEMA = {
         "learning_rate": (Number(0, open_low=True), "Adam's learning rate"),
         "pack_size": (AutoOr(Integer(1)), "copies per compiled step: auto = 1 on a CPU, what the measured GPU memory holds"),
         "precision": (Choice("float32", "mixed_bfloat16"), "compute precision (weights stay float32)"),
+        "kernels": (Choice("xla", "pallas"),
+                    "conv1 and conv2 as XLA ops, or as fused Pallas kernels (jax on one device; GPU speed unmeasured)"),
         "seed": (Integer(0), "base of every model's minibatch order"),
     },
     "stats": {

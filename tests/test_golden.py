@@ -1,12 +1,14 @@
-"""A tiny study through the stage entry points gives the bytes recorded before the library moved to lesion/.
+"""A tiny study through the stage entry points gives the bytes and statistics recorded before.
 
-The recorded outputs (tests/golden/tiny_study.json) come from the code of commit d0dbe2c, with TensorFlow on a
-2-core Intel Xeon machine. The data outputs (and eval.json's counts) are numpy alone and equal everywhere; the
-trained ones also depend on the CPU's float arithmetic, so their digests are recorded per CPU model (an AMD EPYC's
-since, from commit 454b7e5, whose outputs differ from the Xeon's in the 7th digit), and on every CPU the summary's
-statistics must agree with the Xeon's to 1e-5. Since then summary.json lost clean_accuracy and n_models (eval.json's alone) and gained the lesion
-model's scalars, then lost the keys that repeated eval.json, a param or another count (LEAN_DROPPED), and
-significant.md leads with the specific effects before the Welch section recorded here.
+The CPU-independent outputs (the data, numpy alone, and eval.json's counts) and the summary's statistics were
+recorded with the code of commit d0dbe2c, TensorFlow on a 2-core Intel Xeon machine, before the library moved to
+lesion/; every run must match them (the statistics to 1e-5). The trained outputs' bytes also depend on the CPU's
+float arithmetic and on the packed layers' order of sums, so their digests are recorded per CPU model, since the
+packed layers were reshaped for memory traffic (tests/golden/tiny_study.json says with which commit); on a CPU
+without a recording a warning says that only the rest was checked. Since d0dbe2c summary.json lost clean_accuracy and
+n_models (eval.json's alone) and gained the lesion model's scalars, then lost the keys that repeated eval.json, a
+param or another count (LEAN_DROPPED), and significant.md leads with the specific effects before the Welch section
+recorded here.
 """
 
 import hashlib

@@ -123,17 +123,12 @@ class Visualizer:
     def __init__(self, weights, labels, class_names, params, folder):
         self.weights, self.labels, self.names = weights, labels, list(class_names)
         self.params, self.folder = params, folder
-        self.nets = {}
-
-    def net(self, copies):
-        if copies not in self.nets:
-            self.nets[copies] = PackedNet(copies)
-        return self.nets[copies]
+        self.net = PackedNet()
 
     def optimize(self, name, weights, objective, seed_input, image, regularizers=(), modifiers=()):
         """One batched optimization of visualize.steps steps, with a progress bar."""
         steps = self.params["steps"]
-        maximize = ActivationMaximization(self.net(len(weights[0])), image)
+        maximize = ActivationMaximization(self.net, image)
         with tqdm(total=steps, desc=name, unit="step", mininterval=2) as bar:
             return maximize(weights, objective, seed_input, regularizers, modifiers, steps,
                             self.params["learning_rate"], self.params["seed"], bar.update)
@@ -159,7 +154,7 @@ class Visualizer:
         that never fires) and its largest mean activation over an image's positions (`mean_peaks`)."""
         from keras import ops
 
-        net = self.net(len(self.labels))
+        net = self.net
 
         def forward(weights, images):
             copies = len(weights[0])
@@ -262,7 +257,7 @@ class Visualizer:
         originals = x_test[picks].astype(np.float32) / 255.0
         items = np.repeat(originals, len(INVERTED), axis=0)[None].repeat(featured, axis=0)  # (K, images x layers)
         layers = list(INVERTED) * len(picks)
-        targets = {name: ops.convert_to_numpy(a) for name, a in self.net(featured)(weights, items).items()}
+        targets = {name: ops.convert_to_numpy(a) for name, a in self.net(weights, items).items()}
         pixels = parameterizations.PixelImage()
         inverted, _ = self.optimize(
             "inversion", weights, ActivationMatch(layers, targets),

@@ -11,7 +11,9 @@ from pathlib import Path
 import numpy as np
 
 FOLDER = Path(__file__).parent
-# Train params that decide where and how many models train together, never what one model becomes.
+# Train params that decide where and how many models train together, never what one model becomes. Not
+# train.kernels: the Pallas kernels round bf16 at other points than XLA does and have not run on a GPU yet, so a
+# model they trained is kept apart from XLA's.
 PLACEMENT_PARAMS = ("pack_size", "device", "executor")
 
 

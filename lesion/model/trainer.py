@@ -13,8 +13,8 @@ from keras import ops
 
 from lesion.model import autodiff
 from lesion.model.adam import Adam
-from lesion.model.cnn import initial_pack_weights, to_unit_range
-from lesion.model.packed import build_packed
+from lesion.model.cnn import initial_pack_weights
+from lesion.model.packed import PackedForward
 
 
 def epoch_orders(model_seeds, train_seed, epoch, n_images):
@@ -44,19 +44,18 @@ class PackTrainer:
     are dropped from what it returns, so packs of any size up to `slots` share one compiled step.
     """
 
-    def __init__(self, copies, batch_size, learning_rate):
+    def __init__(self, copies, batch_size, learning_rate, kernels="xla"):
         self.batch_size = batch_size
         self.slots = autodiff.copy_slots(copies)
-        self.model = build_packed(self.slots)
+        self.forward = PackedForward(self.slots, kernels)
         self.optimizer = Adam(learning_rate)
         # Arguments: the state, the images (shared), labels and orders (per copy), the step count (shared).
         self.step = autodiff.compile(self._step, copy_axes=STATE_COPY_AXES + (False, True, True, False),
                                      out_copy_axes=STATE_COPY_AXES + (False,))
         self.gradient = autodiff.value_and_grad(self._loss)
 
-    def _loss(self, trainable, x, y):
-        logits, _ = self.model.stateless_call(trainable, [], x)
-        loss, accuracy = per_copy_loss(logits, y)
+    def _loss(self, trainable, batch, y):
+        loss, accuracy = per_copy_loss(self.forward.logits(trainable, batch), y)
         return ops.sum(loss), (loss, accuracy)
 
     def _step(self, trainable, optimizer_state, totals, images, labels, orders, step):
@@ -65,9 +64,8 @@ class PackTrainer:
         Both stay on the device, so the host only launches steps and reads back once per epoch.
         """
         index = ops.slice(orders, (0, step * self.batch_size), (self.slots, self.batch_size))
-        x = to_unit_range(ops.take(images, index, axis=0))
         y = ops.take_along_axis(labels, index, axis=1)
-        (_, (loss, accuracy)), grads = self.gradient(trainable, x, y)
+        (_, (loss, accuracy)), grads = self.gradient(trainable, self.forward.batch(images, index), y)
         trainable, optimizer_state = self.optimizer.update(trainable, grads, optimizer_state)
         return trainable, optimizer_state, totals + ops.stack([loss, accuracy], axis=1), step + 1
 
@@ -85,7 +83,7 @@ class PackTrainer:
             [*weights, labels.astype(np.int32), np.asarray(model_seeds)], self.slots)
         trainable = autodiff.place(weights, True)
         optimizer_state = autodiff.place(self.optimizer.initial_state(trainable), STATE_COPY_AXES[1])
-        images, labels = autodiff.place(images, False), autodiff.place(labels, True)
+        images, labels = autodiff.place(self.forward.prepare(images), False), autodiff.place(labels, True)
         n_images = labels.shape[1]
         steps = n_images // self.batch_size
         history = np.zeros((self.slots, epochs, 2), np.float32)

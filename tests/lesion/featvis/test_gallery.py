@@ -54,7 +54,7 @@ def test_a_planted_dead_channel_is_measured_dead_and_live_channels_get_images(pl
 def test_pre_activations_are_the_relu_inputs_and_the_net_is_the_packed_model(blob_study):
     weights, x_test = blob_study[1], blob_study[2]
     x = np.broadcast_to(x_test[:5] / np.float32(255), (2,) + x_test[:5].shape).copy()
-    activations = {name: keras.ops.convert_to_numpy(a) for name, a in PackedNet(2)(weights, x).items()}
+    activations = {name: keras.ops.convert_to_numpy(a) for name, a in PackedNet()(weights, x).items()}
     logits, _ = build_packed(2).stateless_call([keras.ops.convert_to_tensor(w) for w in weights], [], x)
     np.testing.assert_allclose(activations["logits"], keras.ops.convert_to_numpy(logits), rtol=1e-4, atol=1e-4)
     for name in HIDDEN:

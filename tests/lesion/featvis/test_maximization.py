@@ -21,7 +21,7 @@ def logits_of(net, weights, images):
 
 def happy(weights, image, regularizers, steps=40):
     """Maximize class `target` of model 0 from 2 random starts; returns (start logits, final images, net)."""
-    net = PackedNet(1)
+    net = PackedNet()
     weights = [w[:1] for w in weights]
     start = image.init(np.random.default_rng(0), (1, 2))
     objective = Channel(["logits"] * 2, [TARGET] * 2)
@@ -39,7 +39,7 @@ def test_activation_maximization_raises_the_target_logit(blob_study, image):
 
 
 def test_total_variation_penalty_smooths():
-    net = PackedNet(1)
+    net = PackedNet()
     weights = [w[None] for w in initial_weights(0)]  # untrained: smoothing must not depend on what was learned
     image = PixelImage()
     start = image.init(np.random.default_rng(0), (1, 2))
@@ -52,7 +52,7 @@ def test_total_variation_penalty_smooths():
 
 def test_inversion_error_falls(blob_study):
     _, weights, x_test, _ = blob_study
-    net = PackedNet(2)
+    net = PackedNet()
     items = np.repeat(x_test[:1] / np.float32(255), 2, axis=0)[None].repeat(2, axis=0)  # 2 models x 2 layers
     layers = ["conv2", "dense"]
     targets = {name: keras.ops.convert_to_numpy(a) for name, a in net(weights, items).items()}

@@ -12,7 +12,7 @@ from lesion.model import model_keys, source_files
 from tests.conftest import REPO
 
 PARAMS = {"backend": "tensorflow", "device": "auto", "executor": "local", "epochs": 1, "batch_size": 8,
-          "learning_rate": 1e-3, "pack_size": 2, "precision": "float32", "seed": 0}
+          "learning_rate": 1e-3, "pack_size": 2, "precision": "float32", "kernels": "xla", "seed": 0}
 SEEDS, LABELS = np.array([1, 2]), np.zeros((2, 5), np.uint8)
 
 
@@ -50,6 +50,7 @@ def test_params_seeds_and_labels_count_but_not_where_or_how_many_train_together(
     assert fingerprint(dict(PARAMS, pack_size=7), SEEDS, LABELS) == before
     assert fingerprint(dict(PARAMS, device="cpu", executor="ray"), SEEDS, LABELS) == before
     assert fingerprint(dict(PARAMS, backend="jax"), SEEDS, LABELS) != before
+    assert fingerprint(dict(PARAMS, kernels="pallas"), SEEDS, LABELS) != before  # not run on a GPU yet: kept apart
     assert fingerprint(dict(PARAMS, epochs=2), SEEDS, LABELS) != before
     assert fingerprint(PARAMS, SEEDS + 1, LABELS) != before
     assert fingerprint(PARAMS, SEEDS, LABELS + 1) != before
