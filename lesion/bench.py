@@ -22,6 +22,23 @@ def is_out_of_memory(error):
     return any(mark in text for mark in ("RESOURCE_EXHAUSTED", "ResourceExhausted", "OutOfMemory", "out of memory"))
 
 
+def evaluated_epochs(epochs, every):
+    """The epochs (counted from 1) after which the train stage evaluates its models (train.eval_every): every
+    `every`-th and always the last, so the last equals the evaluate stage's numbers; none when `every` is 0."""
+    if every == 0:
+        return []
+    return sorted(set(range(every, epochs + 1, every)) | {epochs})
+
+
+def corrupted_epochs(schedule, epochs):
+    """The epochs (from 0) in which swap models train on their corrupted labels (train.schedule), or None for
+    every epoch: the default, which trains exactly as before schedules existed."""
+    start, until = schedule["corrupt_from"], schedule["corrupt_until"]
+    if start == 0 and (until is None or until >= epochs):
+        return None
+    return set(range(start, epochs if until is None else min(until, epochs)))
+
+
 class Bench:
     """Packs trained and evaluated on this process's devices with the (resolved) train params `train`."""
 
@@ -57,23 +74,37 @@ class Bench:
             self.source, self.images = x_train, place(x_train, False)
         return self.images
 
-    def train(self, name, model_ids, labels, seeds, x_train, test, on_step=lambda: None):
+    def train(self, name, model_ids, labels, seeds, x_train, y_train, test, on_step=lambda: None):
         """Train pack `name` (models `model_ids`, label rows `labels`, model seeds `seeds`) from their seeded
-        starting weights; after every epoch measure each model's accuracy on `test` (x_test, y_test).
+        starting weights, on true labels `y_train` in the epochs train.schedule leaves uncorrupted; at the end of
+        each epoch of `evaluated_epochs` evaluate every model on `test` (x_test, y_test) as the evaluate stage does.
 
-        Returns (weights, history (K, epochs, 3): training loss, training accuracy, test accuracy). A loss that
+        Returns (weights, history (K, epochs, 3): training loss, training accuracy, test accuracy (NaN in epochs
+        not evaluated), evals (K, evaluated epochs, 2, classes): per-class loglik_bits and accuracy). A loss that
         stops being finite, or a device out of memory, is a TrainingError naming the pack.
         """
-        from lesion.evaluation import test_accuracy
         from lesion.model.trainer import train_models
 
         copies, (x_test, y_test) = len(model_ids), test
-        evaluator, tested = self.evaluator(copies), []
+        epochs = self.params["epochs"]
+        evaluated, evaluator, evals = evaluated_epochs(epochs, self.params["eval_every"]), self.evaluator(copies), []
+        # Evaluated in id order, as the evaluate stage reads a pack (the padding copies stay last).
+        order = np.argsort(model_ids, kind="stable")
+        slots_order = np.concatenate([order, np.arange(copies, evaluator.slots)]).astype(np.int32)
+
+        def on_epoch(epoch, trainable):
+            if epoch + 1 in evaluated:
+                from keras import ops
+
+                in_id_order = [ops.take(w, slots_order, axis=0) for w in trainable]
+                loglik, accuracy, _ = evaluator.evaluate(in_id_order, x_test, y_test, NUM_CLASSES)
+                evals.append(np.stack([loglik, accuracy], axis=1)[np.argsort(order)])
+
         try:
             weights, history = train_models(
-                self.trainer(copies), labels, self.resident(x_train), seeds, self.params["seed"],
-                self.params["epochs"], on_step=on_step,
-                on_epoch=lambda w: tested.append(test_accuracy(evaluator, w, x_test, y_test, NUM_CLASSES)[:copies]))
+                self.trainer(copies), labels, self.resident(x_train), seeds, self.params["seed"], epochs,
+                true_labels=y_train, corrupted_epochs=corrupted_epochs(self.params["schedule"], epochs),
+                on_step=on_step, on_epoch=on_epoch)
         except FloatingPointError as error:
             raise TrainingError(f"loss became NaN or infinite in {name} (models {describe_models(model_ids)}) at "
                                 f"epoch {error.args[0] + 1}: lower train.learning_rate or use precision "
@@ -83,8 +114,12 @@ class Bench:
                 raise TrainingError(f"the device ran out of memory training {name} ({copies} copies): set "
                                     "train.pack_size to a smaller integer") from None
             raise
-        history = np.concatenate([history, np.stack(tested, axis=1)[..., None]], axis=-1).astype(np.float32)
-        return weights, history
+        evals = np.stack(evals, axis=1) if evals else np.zeros((copies, 0, 2, NUM_CLASSES), np.float32)
+        test_accuracy = np.full((copies, epochs), np.nan, np.float32)
+        counts = np.bincount(y_test, minlength=NUM_CLASSES)
+        test_accuracy[:, np.array(evaluated, int) - 1] = evals[:, :, 1] @ counts / counts.sum()
+        history = np.concatenate([history, test_accuracy[..., None]], axis=-1).astype(np.float32)
+        return weights, history, evals.astype(np.float32)
 
     def evaluate(self, model_ids, weights, x_test, y_test, n_classes):
         """(model_ids, (loglik_bits, accuracy, mean_prob)) of a pack's models, `weights` stacked over them in the

@@ -8,6 +8,7 @@ names the stage to rerun.
 import glob
 import hashlib
 import json
+import math
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -31,6 +32,8 @@ CURVE_METRICS = ("loss", "accuracy", "test_accuracy")  # history columns: traini
 EVAL_DIR = Path("data/eval")
 PER_CLASS = EVAL_DIR / "per_class.csv"
 CONFUSION = EVAL_DIR / "confusion.npz"
+PER_CLASS_EPOCHS = EVAL_DIR / "per_class_epochs.csv"  # per_class.csv after each epoch train.eval_every names
+EFFECTS_BY_EPOCH = Path("metrics/effects_by_epoch.csv")
 EVAL_METRICS = Path("metrics/eval.json")
 WELCH = Path("metrics/welch.csv")
 VS_CLEAN = Path("metrics/vs_clean.csv")
@@ -55,7 +58,7 @@ VIS_INDEX = VIS / "index.html"  # the visualize stage's own gallery, linked (nev
 # The stage that writes each artifact (dvc.yaml's outs), named when an input is missing.
 WRITER = {
     DATASET: "download", MANIFEST: "corrupt", LABELS: "corrupt", MODELS_DIR: "train", CURVES: "train",
-    PER_CLASS: "evaluate", CONFUSION: "evaluate", EVAL_METRICS: "evaluate", WELCH: "stats", VS_CLEAN: "stats",
+    PER_CLASS: "evaluate", CONFUSION: "evaluate", PER_CLASS_EPOCHS: "evaluate", EFFECTS_BY_EPOCH: "epochs", EVAL_METRICS: "evaluate", WELCH: "stats", VS_CLEAN: "stats",
     KL: "stats", SUMMARY: "stats", SIGNIFICANT: "stats", LESION_EFFECTS: "stats", LESION_ROWS: "stats",
     LESION_INTERACTIONS: "stats", LESION_KL: "stats", FIGURES: "plots", PLOT_DATA: "plots", REPORT: "plots",
     PROVENANCE: "plots", VIS_MODELS: "vis_models", VIS: "visualize",
@@ -64,6 +67,7 @@ WRITER = {
 DATASET_ARRAYS = ("x_train", "y_train", "x_test", "y_test", "class_names")
 MANIFEST_COLUMNS = ["model_id", "kind", "class_a", "class_b", "trial", "seed"]
 PER_CLASS_COLUMNS = ["model_id", "class", "loglik_bits", "accuracy"]
+PER_CLASS_EPOCH_COLUMNS = ["model_id", "epoch", "class", "loglik_bits", "accuracy"]
 EFFECT_COLUMNS = ["target", "confused", "t", "df", "p", "p_fdr", "p_holm", "g", "g_lo", "g_hi",
                   "mean_a", "mean_b", "n_a", "n_b"]  # welch.csv and vs_clean.csv
 KL_COLUMNS = ["target", "confused", "kl_bits", "js_bits"]
@@ -79,9 +83,13 @@ LESION_ROW_COLUMNS = ["target", "n_clean", "n_swap", "n_cells", "clean_mean", "c
 INTERACTION_COLUMNS = ["target", "class_a", "class_b", "interaction_bits", "se", "t", "df", "p", "p_fdr"]
 LESION_KL_COLUMNS = ["target", "confused", "kl_bits", "kl_null_mean", "kl_excess", "signed_binary_kl_bits"]
 # The columns of each stats table, in the order it is written.
+# effects_by_epoch.csv: per epoch (counted from 1) and (target, confused), both families of the lesion model with
+# their 95% intervals and p adjusted within the epoch (lesion.stats.by_epoch).
+EFFECTS_BY_EPOCH_COLUMNS = ["epoch", "target", "confused", "n_lesioned", "specific_bits", "specific_lo",
+                            "specific_hi", "specific_p_fdr", "effect_bits", "effect_lo", "effect_hi", "effect_p_fdr"]
 TABLE_COLUMNS = {WELCH: EFFECT_COLUMNS, VS_CLEAN: EFFECT_COLUMNS, KL: KL_COLUMNS, LESION_EFFECTS: LESION_EFFECT_COLUMNS,
                  LESION_ROWS: LESION_ROW_COLUMNS, LESION_INTERACTIONS: INTERACTION_COLUMNS,
-                 LESION_KL: LESION_KL_COLUMNS}
+                 LESION_KL: LESION_KL_COLUMNS, EFFECTS_BY_EPOCH: EFFECTS_BY_EPOCH_COLUMNS}
 SIX_DIGITS = "%.6g"  # floats of the git-tracked tables: short, stable diffs
 
 
@@ -143,7 +151,11 @@ def read_labels():
 # .npz archive (np.load reads it) holding, for its K models:
 #   model_ids (K,) int      the models' ids in data/labels/manifest.csv when the pack was last written
 #   keys      (K,) str      each model's identity (lesion.model.model_keys: code, train params, seed, label set)
-#   history   (K, epochs, 3) float32, per epoch: mean training loss, training accuracy, test accuracy
+#   history   (K, epochs, 3) float32, per epoch: mean training loss, training accuracy, test accuracy (NaN in
+#             epochs not evaluated)
+#   evals     (K, E, 2, classes) float32: per-class loglik_bits and accuracy on the test set after each of the E
+#             epochs of eval_epochs (train.eval_every), the evaluate stage's computation
+#   eval_epochs (E,) int32  those epochs, counted from 1
 #   w0..w9    the weights, stacked over the K models, in lesion.model.cnn.WEIGHT_SPECS order
 #   checksum  sha256 of all of the above
 # `load_model(model_id)` (lesion.models) turns one model back into a plain Keras model.
@@ -155,10 +167,18 @@ class Pack:
     keys: np.ndarray
     history: np.ndarray
     weights: list
+    evals: np.ndarray = None  # None: no epoch evaluated
+    eval_epochs: np.ndarray = None
+
+    def __post_init__(self):
+        if self.evals is None:
+            self.evals = np.zeros((len(self.model_ids), 0, 2, 0), np.float32)
+            self.eval_epochs = np.zeros(0, np.int32)
 
     def subset(self, copies, model_ids):
         """The pack of these copies only, renamed to `model_ids`."""
-        return Pack(np.asarray(model_ids), self.keys[copies], self.history[copies], [w[copies] for w in self.weights])
+        return Pack(np.asarray(model_ids), self.keys[copies], self.history[copies], [w[copies] for w in self.weights],
+                    self.evals[copies], self.eval_epochs)
 
 
 PACK_READ_ERRORS = (zipfile.BadZipFile, EOFError, ValueError, OSError, KeyError, zlib.error)
@@ -175,7 +195,7 @@ def pack_files(models_dir=MODELS_DIR):
 def pack_checksum(pack):
     """sha256 of everything a pack holds, stored with it: a file that reads but changed is caught too."""
     digest = hashlib.sha256()
-    for array in [pack.model_ids, pack.keys, pack.history, *pack.weights]:
+    for array in [pack.model_ids, pack.keys, pack.history, pack.evals, pack.eval_epochs, *pack.weights]:
         array = np.ascontiguousarray(array)
         digest.update(str((array.dtype.str, array.shape)).encode() + array.tobytes())
     return digest.hexdigest()
@@ -183,8 +203,8 @@ def pack_checksum(pack):
 
 def write_pack(path, pack):
     weights = {f"w{i}": w for i, w in enumerate(pack.weights)}
-    save_npz(path, model_ids=pack.model_ids, keys=pack.keys, history=pack.history, checksum=pack_checksum(pack),
-             **weights)
+    save_npz(path, model_ids=pack.model_ids, keys=pack.keys, history=pack.history, evals=pack.evals,
+             eval_epochs=pack.eval_epochs, checksum=pack_checksum(pack), **weights)
 
 
 def read_pack(path):
@@ -192,7 +212,8 @@ def read_pack(path):
     try:
         with np.load(path) as data:
             count = sum(name.startswith("w") for name in data.files)
-            pack = Pack(data["model_ids"], data["keys"], data["history"], [data[f"w{i}"] for i in range(count)])
+            pack = Pack(data["model_ids"], data["keys"], data["history"], [data[f"w{i}"] for i in range(count)],
+                        data["evals"], data["eval_epochs"])
             stored = str(data["checksum"])
     except PACK_READ_ERRORS as error:
         raise DamagedPackError(path, one_line(error)) from None
@@ -264,30 +285,41 @@ def read_vis_models():
     return labels, weights
 
 
-# Evaluation: per_class.csv (one row per model and class, models in id order, classes in the dataset's order) and
-# confusion.npz (`mean_prob`: n_models x classes x classes, [m, i, j] the mean probability of class i over test
-# images of class j).
+# Evaluation: per_class.csv (one row per model and class, models in id order, classes in the dataset's order),
+# per_class_epochs.csv (the same after each epoch the train stage evaluated, rows by model, epoch, class; the
+# epoch counted from 1, so the last is the trained model of per_class.csv) and confusion.npz (`mean_prob`:
+# n_models x classes x classes, [m, i, j] the mean probability of class i over test images of class j).
 
 
-def write_evaluation(per_class, mean_prob):
+def write_evaluation(per_class, mean_prob, per_class_epochs):
     save_csv(PER_CLASS, per_class[PER_CLASS_COLUMNS])
+    save_csv(PER_CLASS_EPOCHS, per_class_epochs[PER_CLASS_EPOCH_COLUMNS])
     save_npz(CONFUSION, mean_prob=mean_prob)
 
 
-def read_per_class():
-    require(PER_CLASS)
-    per_class = pd.read_csv(PER_CLASS)
-    require_columns(PER_CLASS, per_class, PER_CLASS_COLUMNS)
+def read_class_table(path, columns):
+    """per_class.csv or per_class_epochs.csv, every loglik_bits and accuracy a finite number."""
+    require(path)
+    table = pd.read_csv(path)
+    require_columns(path, table, columns)
     for column in ("loglik_bits", "accuracy"):
-        values = pd.to_numeric(per_class[column], errors="coerce")
+        values = pd.to_numeric(table[column], errors="coerce")
         bad = ~np.isfinite(values)
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
-            shown = "an empty cell" if pd.isna(per_class[column].iloc[row]) else repr(per_class[column].iloc[row])
-            raise InputError(f"{PER_CLASS} has {column} {shown} on line {row + 2}, not a finite number: rerun dvc "
+            shown = "an empty cell" if pd.isna(table[column].iloc[row]) else repr(table[column].iloc[row])
+            raise InputError(f"{path} has {column} {shown} on line {row + 2}, not a finite number: rerun dvc "
                              "repro evaluate")
-        per_class[column] = values
-    return per_class
+        table[column] = values
+    return table
+
+
+def read_per_class():
+    return read_class_table(PER_CLASS, PER_CLASS_COLUMNS)
+
+
+def read_per_class_epochs():
+    return read_class_table(PER_CLASS_EPOCHS, PER_CLASS_EPOCH_COLUMNS)
 
 
 def class_order(per_class):
@@ -339,9 +371,10 @@ def write_curves(manifest, history):
         for epoch in range(history.shape[1]):
             for kind in ("clean", "swap"):
                 rows = history[(manifest.kind == kind).to_numpy(), epoch]
-                if len(rows):
-                    for column, metric in enumerate(CURVE_METRICS):
-                        live.log_metric(f"{kind}/{metric}", float(rows[:, column].mean()))
+                for column, metric in enumerate(CURVE_METRICS):
+                    mean = float(rows[:, column].mean()) if len(rows) else math.nan
+                    if math.isfinite(mean):  # test accuracy only after the epochs evaluated (train.eval_every)
+                        live.log_metric(f"{kind}/{metric}", mean)
             live.next_step()
 
 

@@ -22,13 +22,16 @@ IMAGES_PER_STEP = 65536  # copies x test images per compiled call: bounds device
 class PackEvaluator:
     """The packed forward pass of one pack of `copies` models, and the sums the per-class statistics need.
 
+    Always in float32, whatever train.precision: the evaluate stage and the train stage's per-epoch evaluation
+    (lesion.bench) compute the same numbers.
+
     Padded to `slots` copies and sharded over the devices as the trainer is (lesion.model.autodiff): it takes the
     weights of up to `slots` copies and returns as many rows.
     """
 
     def __init__(self, copies, kernels="xla"):
         self.slots = autodiff.copy_slots(copies)
-        self.forward = PackedForward(self.slots, kernels)
+        self.forward = PackedForward(self.slots, kernels, dtype="float32")
         self.probabilities = autodiff.compile(self._probabilities, copy_axes=(True, False), out_copy_axes=True)
         self.sums = autodiff.compile(self._sums, copy_axes=(True, False, False), out_copy_axes=(True, True, True))
 
@@ -77,23 +80,23 @@ def shared(array, start, size):
     return autodiff.place(array[start : start + size], False)
 
 
-def test_accuracy(evaluator, weights, x_test, y_test, n_classes):
-    """Each copy's accuracy (K,) over all test images: the per-class accuracies weighted by class size."""
-    _, per_class, _ = evaluator.evaluate(weights, x_test, y_test, n_classes)
-    counts = np.bincount(y_test, minlength=n_classes)
-    return per_class @ counts / counts.sum()
-
-
 def evaluate_study(executor, n_models, x_test, y_test, class_names):
     """Every model of every pack file (contract.check_packs has made sure each model is in exactly one), a pack at
-    a time on `executor` (lesion.executors): the per_class table (contract.PER_CLASS_COLUMNS) and mean_prob."""
+    a time on `executor` (lesion.executors): the per_class table (contract.PER_CLASS_COLUMNS), mean_prob, and the
+    per_class_epochs table of what the train stage measured after its evaluated epochs."""
     n_classes = len(class_names)
     loglik = np.zeros((n_models, n_classes), np.float32)
     accuracy = np.zeros_like(loglik)
     mean_prob = np.zeros((n_models, n_classes, n_classes), np.float32)
-    paths = contract.pack_files()
-    jobs = ((path.stem, pack_in_id_order(path)) for path in paths)
-    for _, (ids, results) in tqdm(executor.run("evaluate", jobs, (x_test, y_test, n_classes)), total=len(paths),
+    paths, epochs = contract.pack_files(), []
+
+    def jobs():
+        for path in paths:
+            ids, weights, pack = pack_in_id_order(path)
+            epochs.append(epoch_rows(ids, pack, class_names))
+            yield path.stem, (ids, weights)
+
+    for _, (ids, results) in tqdm(executor.run("evaluate", jobs(), (x_test, y_test, n_classes)), total=len(paths),
                                   desc="evaluate", unit="pack"):
         loglik[ids], accuracy[ids], mean_prob[ids] = results
     per_class = pd.DataFrame({
@@ -102,14 +105,32 @@ def evaluate_study(executor, n_models, x_test, y_test, class_names):
         "loglik_bits": loglik.ravel(),
         "accuracy": accuracy.ravel(),
     })
-    return per_class, mean_prob
+    per_class_epochs = pd.concat(epochs or [epoch_rows(np.zeros(0, int), None, class_names)], ignore_index=True)
+    return per_class, mean_prob, per_class_epochs.sort_values(["model_id", "epoch"], kind="stable",
+                                                              ignore_index=True)
+
+
+def epoch_rows(ids, pack, class_names):
+    """per_class_epochs.csv's rows of one pack's models (`ids`, and `pack` in that order): model, epoch, class."""
+    n_classes = len(class_names)
+    evals = pack.evals if pack is not None else np.zeros((0, 0, 2, n_classes), np.float32)
+    epochs = pack.eval_epochs if pack is not None else np.zeros(0, np.int32)
+    models, n_epochs = evals.shape[:2]
+    return pd.DataFrame({
+        "model_id": np.repeat(ids, n_epochs * n_classes),
+        "epoch": np.tile(np.repeat(epochs, n_classes), models),
+        "class": np.tile(class_names, models * n_epochs),
+        "loglik_bits": evals[:, :, 0, :].ravel(),
+        "accuracy": evals[:, :, 1, :].ravel(),
+    })
 
 
 def pack_in_id_order(path):
-    """(model ids, weights) of a pack file, copies in id order: the batched products round the same way always."""
+    """(model ids, weights, pack) of a pack file, copies in id order: the batched products round the same way
+    always (and as the train stage's per-epoch evaluation, lesion.bench)."""
     pack = contract.read_pack(path)
-    order = np.argsort(pack.model_ids)
-    return pack.model_ids[order], [w[order] for w in pack.weights]
+    order = np.argsort(pack.model_ids, kind="stable")
+    return pack.model_ids[order], [w[order] for w in pack.weights], pack.subset(order, pack.model_ids[order])
 
 
 def accuracy_metrics(manifest, per_class):

@@ -15,6 +15,7 @@ import numpy as np
 from tqdm import tqdm
 
 from lesion import contract
+from lesion.bench import evaluated_epochs
 from lesion.errors import DamagedPackError, InputError, ParamsError, TrainingError
 from lesion.executors import executor_line
 from lesion.files import remove, stale_temporaries
@@ -60,6 +61,10 @@ def check_inputs(params, labels):
     if labels.size and labels.max() >= NUM_CLASSES:
         raise InputError(f"{contract.LABELS} holds label {labels.max()}, outside 0..{NUM_CLASSES - 1}: rerun dvc "
                          "repro corrupt")
+    schedule = params["schedule"]
+    if schedule["corrupt_from"] >= params["epochs"]:
+        raise ParamsError(f"train.schedule.corrupt_from {schedule['corrupt_from']} is not an epoch of the "
+                          f"{params['epochs']} trained (they count from 0): lower it, or raise train.epochs")
     if params["batch_size"] > labels.shape[1]:
         raise ParamsError(f"train.batch_size {params['batch_size']} is larger than the {labels.shape[1]} training "
                           "images: lower train.batch_size")
@@ -97,10 +102,11 @@ def plan_packs(manifest, pack_size):
     return [order[i : i + pack_size] for i in range(0, len(order), pack_size)]
 
 
-def train_all(executor, manifest, labels, x_train, test):
+def train_all(executor, manifest, labels, x_train, y_train, test):
     """Train every model of the manifest that is not finished already, on `executor` (lesion.executors, whose
-    params are the train params with the backend resolved); `test` is (x_test, y_test), measured after every
-    epoch. Return (history (models, epochs, 3): training loss, training accuracy, test accuracy; the pack size)."""
+    params are the train params with the backend resolved); `y_train` are the true labels (train.schedule), `test`
+    (x_test, y_test) is evaluated after the epochs train.eval_every names. Return (history (models, epochs, 3):
+    training loss, training accuracy, test accuracy; the pack size)."""
     params = executor.params
     check_inputs(params, labels)
     sweep_temporaries()
@@ -123,12 +129,13 @@ def train_all(executor, manifest, labels, x_train, test):
         total=len(todo) * steps, unit="model-step", unit_scale=True, desc="train", smoothing=0.05, mininterval=1,
     ) as bar:
         writes = []
-        for (name, pack_ids), (weights, history) in executor.run("train", jobs, (x_train, test),
-                                                                 on_step=lambda tag: bar.update(len(tag[1]))):
+        evaluated = np.array(evaluated_epochs(params["epochs"], params["eval_every"]), np.int32)
+        for (name, pack_ids), (weights, history, evals) in executor.run(
+                "train", jobs, (x_train, y_train, test), on_step=lambda tag: bar.update(len(tag[1]))):
             if not executor.counts_steps:
                 bar.update(len(pack_ids) * steps)
             check_writes(writes)
-            pack = contract.Pack(pack_ids, keys[pack_ids], history, weights)
+            pack = contract.Pack(pack_ids, keys[pack_ids], history, weights, evals, evaluated)
             writes.append(writer.submit(write_pack, paths[name], pack))
             histories.update(zip(pack_ids.tolist(), history))
         for write in writes:

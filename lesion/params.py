@@ -118,6 +118,19 @@ class Interval:
         return isinstance(value, list) and len(value) == 2 and all(map(is_number, value)) and 0 < value[0] <= value[1]
 
 
+class Schedule:
+    """train.schedule: the epochs [corrupt_from, corrupt_until) in which swap models see their corrupted labels
+    (corrupt_until null: to the end); checked against train.epochs where the models train (lesion.packs)."""
+
+    expected = "a mapping {corrupt_from: an integer >= 0, corrupt_until: null or an integer > corrupt_from}"
+
+    def accepts(self, value):
+        if not isinstance(value, dict) or set(value) != {"corrupt_from", "corrupt_until"}:
+            return False
+        start, until = value["corrupt_from"], value["corrupt_until"]
+        return is_integer(start) and start >= 0 and (until is None or (is_integer(until) and until > start))
+
+
 # section -> key -> (rule, meaning). The order is params.yaml's.
 SCHEMA = {
     "data": {
@@ -146,6 +159,10 @@ SCHEMA = {
         "kernels": (Choice("xla", "pallas"),
                     "conv1 and conv2 as XLA ops, or as fused Pallas kernels (jax on one device; GPU speed unmeasured)"),
         "seed": (Integer(0), "base of every model's minibatch order"),
+        "eval_every": (Integer(0), "evaluate every model on the test set after every n-th epoch and the last "
+                                   "(data/eval/per_class_epochs.csv); 0 = never during training"),
+        "schedule": (Schedule(), "epochs [corrupt_from, corrupt_until) with corrupted labels, true labels in the "
+                                 "others (null: to the end)"),
     },
     "stats": {
         "alpha": (Number(0, 1, open_low=True, open_high=True), "false discovery rate of a significant effect"),

@@ -4,7 +4,7 @@ stage's own page (never reading plots/vis, so its bytes do not depend on it)."""
 
 from lesion import contract, params
 from lesion.backend import machine_backend, use_backend
-from lesion.report import figures
+from lesion.report import figures, over_training
 from lesion.report.page import write_report
 from lesion.report.provenance import provenance
 from lesion.report.tables import plot_data
@@ -19,8 +19,8 @@ OUTPUTS = [contract.FIGURES, contract.PLOT_DATA, contract.REPORT, contract.PROVE
 def main():
     settings = params.load("plots")
     use_backend(machine_backend(params.load("train")))  # Keras draws the architecture figure
-    welch, kl, vs_clean, effects = (contract.read_effect_table(path) for path in (
-        contract.WELCH, contract.KL, contract.VS_CLEAN, contract.LESION_EFFECTS))
+    welch, kl, vs_clean, effects, by_epoch = (contract.read_effect_table(path) for path in (
+        contract.WELCH, contract.KL, contract.VS_CLEAN, contract.LESION_EFFECTS, contract.EFFECTS_BY_EPOCH))
     summary, evaluation = contract.read_metrics(contract.SUMMARY), contract.read_metrics(contract.EVAL_METRICS)
     study = load_study()
     curves = contract.read_curves()
@@ -34,10 +34,14 @@ def main():
         "accuracy.png": lambda: figures.accuracy_figure(study),
         "confusion.png": lambda: figures.confusion_figure(study),
         "training.png": lambda: figures.training_figure(curves),
+        "effect_trajectories.png": lambda: over_training.trajectories_figure(by_epoch, summary["alpha"]),
+        "epoch_heatmaps.png": lambda: over_training.epoch_heatmaps(by_epoch, study.classes, summary["alpha"]),
         "architecture.png": figures.architecture_figure,
     }
     if not curves:
         del drawings["training.png"]
+    if by_epoch.specific_bits.isna().all():  # no epoch evaluated, or no specific effect identified
+        del drawings["effect_trajectories.png"], drawings["epoch_heatmaps.png"]
     if effects.specific_t.isna().all():  # the design identifies no specific effect: no empty panels
         del drawings["specific_heatmap.png"], drawings["forest.png"]
     pngs = {name: figures.png_bytes(draw(), settings["dpi"]) for name, draw in drawings.items()}
@@ -47,7 +51,7 @@ def main():
     plot_data(study, welch, effects)
     power = study_power(welch, effects, study.clean.sum(), trials_per_pair(study.manifest), summary["alpha"])
     contract.write_provenance(record)
-    write_report(welch, vs_clean, effects, summary, evaluation, list(pngs), power, record)
+    write_report(welch, vs_clean, effects, summary, evaluation, list(pngs), power, record, by_epoch)
     print(f"wrote {len(pngs)} figures to {contract.FIGURES}, plot data to {contract.PLOT_DATA}, "
           f"{contract.PROVENANCE} and {contract.REPORT}")
 

@@ -2,8 +2,9 @@
 machine's devices or as Ray tasks (`train.executor`, lesion.executors).
 
 Writes one file per finished pack to data/models/ (`persist: true`: an interrupted run resumes, and a grown study
-trains only its new models), the training curves per condition (training loss and accuracy, test accuracy) to
-metrics/training through dvclive, and how the models were trained to metrics/training/run.json.
+trains only its new models; each also holds its models' per-class test results after the epochs train.eval_every
+names), the training curves per condition (training loss and accuracy, test accuracy) to metrics/training through
+dvclive, and how the models were trained to metrics/training/run.json.
 """
 
 from lesion import contract, params
@@ -16,8 +17,9 @@ def main():
     from lesion.packs import train_all
 
     manifest, labels = contract.read_manifest(), contract.read_labels()
-    data = contract.read_dataset("x_train", "x_test", "y_test")
-    history, pack_size = train_all(executor, manifest, labels, data["x_train"], (data["x_test"], data["y_test"]))
+    data = contract.read_dataset("x_train", "y_train", "x_test", "y_test")
+    history, pack_size = train_all(executor, manifest, labels, data["x_train"], data["y_train"],
+                                   (data["x_test"], data["y_test"]))
     contract.write_curves(manifest, history)
     settings = executor.params
     contract.write_train_run({"backend": settings["backend"], "device": executor.device, "precision":

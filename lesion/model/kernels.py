@@ -263,10 +263,9 @@ conv2_pool.defvjp(conv2_pool_forward, conv2_pool_backward)
 
 def pallas_logits(model, weights, images, index):
     """The packed model's logits (lesion.model.packed.build_packed) with conv1 and conv2 as these kernels: images
-    in `space_to_depth_images` layout, index (K, B) each copy's minibatch; conv3 and above are the model's layers."""
-    import keras
-
-    dtype = jnp.dtype(keras.config.dtype_policy().compute_dtype)
+    in `space_to_depth_images` layout, index (K, B) each copy's minibatch; conv3 and above are the model's layers,
+    and the kernels compute in the model's compute dtype."""
+    dtype = jnp.dtype(model.get_layer("conv1").compute_dtype)
     x = conv2_pool(conv1_pool(images, index, weights[0], weights[1], dtype), weights[2], weights[3], dtype)
     x, used = x[:, :, :CONV2_POOLED, :CONV2_POOLED, :], 4
     names = [layer.name for layer in model.layers]

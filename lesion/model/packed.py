@@ -171,17 +171,18 @@ class PackedDense(layers.Layer):
         return self.activation(ops.einsum("kbi,kio->kbo", x, self.kernel) + self.bias[:, None, :])
 
 
-def build_packed(copies):
-    """The study's CNN, `copies` times over; weights in `lesion.model.cnn.WEIGHT_SPECS` order with a leading K axis."""
+def build_packed(copies, dtype=None):
+    """The study's CNN, `copies` times over; weights in `lesion.model.cnn.WEIGHT_SPECS` order with a leading K axis.
+    `dtype`: the layers' dtype policy (None: Keras' global one, train.precision)."""
     model = keras.Sequential(
         [
-            PackedCrop(used_input_size(IMAGE_SHAPE[0]), name="crop"),
-            PackedConvPool(copies, 32, "space_to_depth", name="conv1"),
-            PackedConvPool(copies, 64, "window_major", name="conv2"),
-            PackedConv2D(copies, 64, name="conv3"),
-            PackedFlatten(name="flatten"),
-            PackedDense(copies, 64, activation="relu", name="dense"),
-            PackedDense(copies, NUM_CLASSES, name="logits"),
+            PackedCrop(used_input_size(IMAGE_SHAPE[0]), name="crop", dtype=dtype),
+            PackedConvPool(copies, 32, "space_to_depth", name="conv1", dtype=dtype),
+            PackedConvPool(copies, 64, "window_major", name="conv2", dtype=dtype),
+            PackedConv2D(copies, 64, name="conv3", dtype=dtype),
+            PackedFlatten(name="flatten", dtype=dtype),
+            PackedDense(copies, 64, activation="relu", name="dense", dtype=dtype),
+            PackedDense(copies, NUM_CLASSES, name="logits", dtype=dtype),
         ],
         name=f"packed_cnn_{copies}",
     )
@@ -195,10 +196,11 @@ class PackedForward:
 
     `prepare` puts the training or test images in the layout the pass reads (once), `batch` picks each copy's
     minibatch (K, B indices) or, without indices, the same images for every copy, and `logits` runs the pass.
+    `dtype` as build_packed's.
     """
 
-    def __init__(self, copies, kernels="xla"):
-        self.model, self.kernels = build_packed(copies), kernels
+    def __init__(self, copies, kernels="xla", dtype=None):
+        self.model, self.kernels = build_packed(copies, dtype), kernels
 
     def prepare(self, images):
         if self.kernels == "xla":

@@ -70,13 +70,15 @@ class PackTrainer:
         return trainable, optimizer_state, totals + ops.stack([loss, accuracy], axis=1), step + 1
 
     def train(self, weights, labels, images, model_seeds, train_seed, epochs, on_step=lambda: None,
-              on_epoch=lambda trainable: None):
+              on_epoch=lambda epoch, trainable: None, true_labels=None, corrupted_epochs=None):
         """Train one pack from `weights` (stacked numpy arrays) on `labels` (K, N).
 
-        `images` is the tensor of training images (N, 32, 32, 3) uint8. `on_epoch` sees the weights after each
-        epoch, padded to `slots` copies (the caller measures test accuracy; it cannot change training). Returns
-        the trained weights and the history (K, epochs, 2) of mean training loss and accuracy per copy and epoch.
-        Raises FloatingPointError(epoch) when a loss stops being finite.
+        `images` is the tensor of training images (N, 32, 32, 3) uint8. With `corrupted_epochs` (a set of epochs
+        from 0; None: every epoch) the copies train on `true_labels` (N,) in every other epoch (train.schedule).
+        `on_epoch(epoch, trainable)` sees the weights after each epoch, padded to `slots` copies (the caller
+        evaluates them; it cannot change training). Returns the trained weights and the history (K, epochs, 2) of
+        mean training loss and accuracy per copy and epoch. Raises FloatingPointError(epoch) when a loss stops
+        being finite.
         """
         copies = len(model_seeds)
         *weights, labels, model_seeds = autodiff.pad_copies(
@@ -84,27 +86,30 @@ class PackTrainer:
         trainable = autodiff.place(weights, True)
         optimizer_state = autodiff.place(self.optimizer.initial_state(trainable), STATE_COPY_AXES[1])
         images, labels = autodiff.place(self.forward.prepare(images), False), autodiff.place(labels, True)
+        if corrupted_epochs is not None:
+            true_labels = autodiff.place(np.broadcast_to(true_labels.astype(np.int32), labels.shape), True)
         n_images = labels.shape[1]
         steps = n_images // self.batch_size
         history = np.zeros((self.slots, epochs, 2), np.float32)
         for epoch in range(epochs):
+            epoch_labels = labels if corrupted_epochs is None or epoch in corrupted_epochs else true_labels
             orders = autodiff.place(epoch_orders(model_seeds, train_seed, epoch, n_images), True)
             totals = autodiff.place(np.zeros((self.slots, 2), np.float32), True)
             step = autodiff.place(np.int32(0), False)
             for _ in range(steps):
                 trainable, optimizer_state, totals, step = self.step(
-                    trainable, optimizer_state, totals, images, labels, orders, step
+                    trainable, optimizer_state, totals, images, epoch_labels, orders, step
                 )
                 on_step()
             history[:, epoch] = ops.convert_to_numpy(totals) / steps
             if not np.isfinite(history[:, epoch, 0]).all():
                 raise FloatingPointError(epoch)
-            on_epoch(trainable)
+            on_epoch(epoch, trainable)
         return [ops.convert_to_numpy(w)[:copies] for w in trainable], history[:copies]
 
 
-def train_models(trainer, labels, images, model_seeds, train_seed, epochs, on_step=lambda: None,
-                 on_epoch=lambda trainable: None):
-    """Train one pack of models from their seeded starting weights: (weights, history) as PackTrainer.train."""
-    return trainer.train(initial_pack_weights(model_seeds), labels, images, model_seeds, train_seed, epochs, on_step,
-                         on_epoch)
+def train_models(trainer, labels, images, model_seeds, train_seed, epochs, **options):
+    """Train one pack of models from their seeded starting weights: (weights, history) as PackTrainer.train, which
+    takes `options`."""
+    return trainer.train(initial_pack_weights(model_seeds), labels, images, model_seeds, train_seed, epochs,
+                         **options)

@@ -61,6 +61,14 @@ CAPTIONS = {
     "training.png": "Training curves per epoch, mean over clean and over swap models: left, training loss; right, "
                     "accuracy on the training labels (solid; the swap models' labels are partly swapped) and, where "
                     "the train stage logged it, on the test set (dashed, same colour).",
+    "effect_trajectories.png": "The strongest specific effects of the last epoch, after every epoch the train stage "
+                               "evaluated (train.eval_every): the line is the effect in bits, the band its 95% "
+                               "interval, a filled dot an epoch in which it is significant at the FDR alpha. An "
+                               "effect that grows steadily out of noise develops slowly; one that jumps between two "
+                               "epochs appears at once.",
+    "epoch_heatmaps.png": "The specific-effect heatmap after each evaluated epoch (at most six, evenly spread), on "
+                          "one colour scale: blue, learning the column's class helps the row's; red, it hurts; "
+                          "a dot, significant at the FDR alpha in that epoch; grey, not identified.",
     "architecture.png": "The CNN every model shares, as Keras builds it from lesion/model/cnn.py: each layer, its "
                         "output shape and its parameter count.",
 }

@@ -92,6 +92,19 @@ def figures_section(names):
     return "".join(html.figure(figure_source(name), CAPTIONS[name]) for name in names)
 
 
+def over_training_section(by_epoch, names, alpha):
+    """How the effects developed: the epochs evaluated, the trajectories and the per-epoch heatmaps."""
+    if "effect_trajectories.png" not in names:
+        return html.paragraph("No effect over training: no epoch was evaluated during training (train.eval_every: "
+                              "0) or the design identifies no specific effect.", note=True)
+    epochs = sorted(set(by_epoch.epoch))
+    counts = [int((by_epoch[by_epoch.epoch == epoch].specific_p_fdr < alpha).sum()) for epoch in epochs]
+    intro = (f"The lesion model fitted to every model's test results after each of {len(epochs)} evaluated epochs "
+             f"({contract.EFFECTS_BY_EPOCH}). Specific effects significant at a false discovery rate of {alpha:g}, "
+             "per epoch: " + ", ".join(f"epoch {e}: {n}" for e, n in zip(epochs, counts)) + ".")
+    return html.paragraph(intro) + figures_section(["effect_trajectories.png", "epoch_heatmaps.png"])
+
+
 def vis_section():
     """A link to the visualize stage's own page; the plots stage never reads plots/vis."""
     page = contract.VIS_INDEX.relative_to(contract.REPORT.parent).as_posix()
@@ -132,10 +145,10 @@ def provenance_section(record):
                            for title, rows, columns in blocks)
 
 
-def write_report(welch, vs_clean, lesion_effects, summary, evaluation, names, power, record):
+def write_report(welch, vs_clean, lesion_effects, summary, evaluation, names, power, record, by_epoch):
     """The report: `names` the figures written to plots/figures (no training.png without curves, no specific
     figures when no specific effect is identified), `power` lesion.stats.power.study_power, `record` the
-    provenance."""
+    provenance, `by_epoch` metrics/effects_by_epoch.csv."""
     alpha = summary["alpha"]
     training = (figures_section(["training.png"]) if "training.png" in names else
                 html.paragraph(f"No training curves: {contract.CURVE_TABLES} holds no dvclive TSVs.", note=True))
@@ -148,6 +161,7 @@ def write_report(welch, vs_clean, lesion_effects, summary, evaluation, names, po
         ("Clean baseline", clean_section(vs_clean) + figures_section(["loglik.png", "accuracy.png"])),
         ("Confusion", figures_section(["confusion.png"])),
         ("Training", training),
+        ("Effects over training", over_training_section(by_epoch, names, alpha)),
         ("Architecture", figures_section(["architecture.png"])),
         ("What the networks see", vis_section()),
         ("Provenance", provenance_section(record)),

@@ -59,12 +59,12 @@ def test_a_grown_study_trains_only_its_new_models(tmp_path, monkeypatch):
     write_inputs(tmp_path)
     settings = {**params.load("train", path=REPO / "params.yaml"), **TRAIN, "pack_size": 1, "epochs": 1}
     manifest, labels = contract.read_manifest(), contract.read_labels()
-    data = contract.read_dataset("x_train", "x_test", "y_test")
-    test = (data["x_test"], data["y_test"])
+    data = contract.read_dataset("x_train", "y_train", "x_test", "y_test")
+    inputs = (data["x_train"], data["y_train"], (data["x_test"], data["y_test"]))
     executor = LocalExecutor(settings)
-    first, _ = train_all(executor, manifest[manifest.kind == "clean"], labels, data["x_train"], test)
+    first, _ = train_all(executor, manifest[manifest.kind == "clean"], labels, *inputs)
     before = {p.name: p.read_bytes() for p in contract.pack_files()}
-    history, pack_size = train_all(executor, manifest.iloc[:5], labels, data["x_train"], test)
+    history, pack_size = train_all(executor, manifest.iloc[:5], labels, *inputs)
     assert pack_size == 1 and history.shape == (5, 1, 3)
     np.testing.assert_array_equal(history[:2], first)
     assert before == {p.name: p.read_bytes() for p in contract.pack_files()[:2]}
@@ -85,19 +85,23 @@ def test_a_diverging_loss_names_the_pack_models_and_epoch(tmp_path, monkeypatch)
     monkeypatch.chdir(tmp_path)
     write_inputs(tmp_path)
     settings = {**params.load("train", path=REPO / "params.yaml"), **TRAIN, "learning_rate": 1e12, "epochs": 3}
-    data = contract.read_dataset("x_train", "x_test", "y_test")
+    data = contract.read_dataset("x_train", "y_train", "x_test", "y_test")
     with pytest.raises(TrainingError, match=r"^loss became NaN or infinite in pack_00000 \(models 0, 2\) at epoch \d: "
                                             "lower train.learning_rate or use precision float32$"):
         train_all(LocalExecutor(settings), contract.read_manifest(), contract.read_labels(), data["x_train"],
-                  (data["x_test"], data["y_test"]))
+                  data["y_train"], (data["x_test"], data["y_test"]))
 
 
-def test_labels_outside_the_classes_and_a_batch_larger_than_the_data_are_refused():
-    settings = {"batch_size": 8}
+def test_labels_outside_the_classes_a_batch_larger_than_the_data_and_a_late_schedule_are_refused():
+    settings = {"batch_size": 8, "epochs": 3, "schedule": {"corrupt_from": 0, "corrupt_until": None}}
     with pytest.raises(InputError, match=r"labels.npz holds label 10, outside 0..9: rerun dvc repro corrupt"):
         check_inputs(settings, np.full((2, 20), 10, np.uint8))
     with pytest.raises(ParamsError, match="train.batch_size 8 is larger than the 5 training images"):
         check_inputs(settings, np.zeros((2, 5), np.uint8))
+    late = dict(settings, batch_size=1, schedule={"corrupt_from": 3, "corrupt_until": None})
+    with pytest.raises(ParamsError, match=r"^train.schedule.corrupt_from 3 is not an epoch of the 3 trained \(they "
+                                          r"count from 0\): lower it, or raise train.epochs$"):
+        check_inputs(late, np.zeros((2, 5), np.uint8))
 
 
 def test_a_failed_write_stops_training_at_once(tmp_path, monkeypatch):
@@ -112,10 +116,10 @@ def test_a_failed_write_stops_training_at_once(tmp_path, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(contract, "write_pack", no_space)
-    data = contract.read_dataset("x_train", "x_test", "y_test")
+    data = contract.read_dataset("x_train", "y_train", "x_test", "y_test")
     with pytest.raises(TrainingError) as error:
         train_all(LocalExecutor(settings), contract.read_manifest(), contract.read_labels(), data["x_train"],
-                  (data["x_test"], data["y_test"]))
+                  data["y_train"], (data["x_test"], data["y_test"]))
     assert str(error.value).startswith("cannot write data/models/pack_00000.npz: No space left on device (")
     assert "free space and rerun dvc repro train, finished packs are kept" in str(error.value)
     assert len(trained) <= 2  # of six packs

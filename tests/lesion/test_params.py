@@ -39,6 +39,12 @@ def test_the_repositorys_params_pass_and_cover_the_schema(repo_params):
         ("train", "backend", "numpy", "train.backend must be one of auto, tensorflow, jax, torch, got 'numpy'"),
         ("train", "device", "tpu", "train.device must be one of auto, gpu, cpu, got 'tpu'"),
         ("train", "executor", "slurm", "train.executor must be one of local, ray, got 'slurm'"),
+        ("train", "eval_every", -1, "train.eval_every must be an integer of at least 0, got -1"),
+        ("train", "schedule", {"corrupt_until": 5}, "train.schedule must be a mapping {corrupt_from: an integer >= 0, "
+                                                    "corrupt_until: null or an integer > corrupt_from}"),
+        ("train", "schedule", {"corrupt_from": 4, "corrupt_until": 4}, "train.schedule must be a mapping"),
+        ("train", "schedule", {"corrupt_from": -1, "corrupt_until": None}, "train.schedule must be a mapping"),
+        ("train", "schedule", {"corrupt_from": 0, "corrupt_until": 2.5}, "train.schedule must be a mapping"),
         ("stats", "alpha", 2.0, "stats.alpha must be a number in (0, 1), got 2.0"),
         ("plots", "dpi", 10, "plots.dpi must be an integer from 50 to 600, got 10"),
         ("visualize", "scale", [1.1, 0.9], "visualize.scale must be [low, high] with 0 < low <= high, got [1.1, 0.9]"),

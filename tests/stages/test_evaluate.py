@@ -52,3 +52,17 @@ def test_a_missing_pack_is_an_error_not_a_perfect_score(trained):
         "error: 2 models of data/labels/manifest.csv are in no pack of data/models (models 1, 4): train them first "
         "(dvc repro train)")
     assert not (trained / "data/eval").exists() and not (trained / "metrics/eval.json").exists()
+
+
+def test_the_last_epoch_evaluated_in_training_is_the_evaluate_stage_exactly(trained):
+    """train.eval_every 1 (the default): per_class_epochs.csv holds both epochs of every model and class, and its
+    last epoch's rows are per_class.csv's, character for character."""
+    run_module(trained, "evaluate", check=True)
+    epochs = pd.read_csv(trained / "data/eval/per_class_epochs.csv", dtype=str)
+    assert list(epochs.columns) == ["model_id", "epoch", "class", "loglik_bits", "accuracy"]
+    assert len(epochs) == 6 * 2 * 10 and sorted(set(epochs.epoch)) == ["1", "2"]
+    assert epochs.model_id.tolist() == [str(m) for m in np.repeat(np.arange(6), 20)]
+    last = epochs[epochs.epoch == "2"].drop(columns="epoch").reset_index(drop=True)
+    pd.testing.assert_frame_equal(last, pd.read_csv(trained / "data/eval/per_class.csv", dtype=str))
+    first = epochs[epochs.epoch == "1"].reset_index(drop=True)
+    assert (first.loglik_bits != last.loglik_bits).any()  # a different model: the first epoch's numbers differ

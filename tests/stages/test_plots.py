@@ -27,6 +27,7 @@ OUTPUTS = [contract.FIGURES, contract.PLOT_DATA, contract.REPORT, contract.PROVE
 def run_both(project):
     write_params(project, stats=FAST_STATS, plots={"dpi": 60})
     run_module(project, "stats", check=True)
+    run_module(project, "epochs", check=True)
     return run_module(project, "plots", check=True)
 
 
@@ -73,7 +74,7 @@ def test_report_contents_sections_and_tables(built):
     html = (built / contract.REPORT).read_text()
     headings = re.findall(r'<h2 id="([^"]+)">([^<]+)</h2>', html)
     toc = re.findall(r'<li><a href="#([^"]+)">([^<]+)</a></li>', html)
-    assert toc == headings and len(toc) == 11
+    assert toc == headings and len(toc) == 12
     assert [heading for _, heading in headings][:2] == ["Summary", "Power"] and headings[-1][1] == "Provenance"
     assert html.index("<h2>Contents</h2>") < html.index('<h2 id="summary">')
     assert "2 of 90 specific effects are significant" in html and "2 of 90 Welch tests are significant" in html
@@ -136,6 +137,18 @@ def test_power_in_the_report(built):
     assert "**Warning:** This is a smoke test" in markdown
 
 
+def test_effects_over_training_in_the_report(built):
+    """The planted automobile <- truck effect, absent in epoch 1, is among the trajectories; counts per epoch."""
+    html = unescape((built / contract.REPORT).read_text())
+    section = html.split('<h2 id="effects-over-training">')[1].split("<h2")[0]
+    by_epoch = pd.read_csv(built / contract.EFFECTS_BY_EPOCH)
+    counts = by_epoch[by_epoch.specific_p_fdr < 0.05].groupby("epoch").size().reindex([1, 3, 5], fill_value=0)
+    assert f"epoch 1: {counts[1]}, epoch 3: {counts[3]}, epoch 5: {counts[5]}." in section
+    assert counts[1] < counts[3] and 'src="figures/effect_trajectories.png"' in section
+    from lesion.report.over_training import strongest
+    assert HELPS in strongest(by_epoch, 0.05, 6)
+
+
 def test_plot_data_values(built):
     effects = pd.read_csv(built / contract.EFFECTS).set_index("effect")
     welch = pd.read_csv(built / contract.WELCH).set_index(["target", "confused"])
@@ -147,16 +160,18 @@ def test_plot_data_values(built):
 
 
 def test_small_study_without_training_says_so(tmp_path):
-    """Two disjoint pairs: no specific effect is identified (no empty heatmap or forest), no curves, no run record."""
+    """Two disjoint pairs: no specific effect is identified (no empty heatmap, forest or effects over training), no
+    curves, no run record."""
     write_study(tmp_path, pairs=[("automobile", "truck"), ("cat", "dog")], training=False, vis=False)
     (tmp_path / contract.FIGURES).mkdir(parents=True)
     (tmp_path / contract.FIGURES / "training.png").write_bytes(PNG_SIGNATURE)  # stale, from an earlier run
     run_both(tmp_path)
-    assert sorted(path.name for path in (tmp_path / contract.FIGURES).iterdir()) == sorted(
-        set(CAPTIONS) - {"training.png", "specific_heatmap.png", "forest.png"})
+    missing = {"training.png", "specific_heatmap.png", "forest.png", "effect_trajectories.png", "epoch_heatmaps.png"}
+    assert sorted(path.name for path in (tmp_path / contract.FIGURES).iterdir()) == sorted(set(CAPTIONS) - missing)
     html = (tmp_path / contract.REPORT).read_text()
     assert "No training curves" in html and "The design identifies no specific effect" in html
-    assert len(re.findall(r"<img ", html)) == len(CAPTIONS) - 3
+    assert "No effect over training: no epoch was evaluated" in html
+    assert len(re.findall(r"<img ", html)) == len(CAPTIONS) - len(missing)
     assert unescape(html).count("No effect is significant: with this study's power (see Power) that means too few models, "
                       "not no effect.") == 2
 

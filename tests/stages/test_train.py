@@ -138,3 +138,32 @@ def test_an_interrupted_run_resumes_to_the_same_bytes(trained_study, tmp_path, s
     assert {path.name: path.read_bytes() for path in after} == reference
     assert all(path.stat().st_mtime_ns == kept[path.name] for path in after if path.name in kept)
     assert not stale_temporaries(project / contract.MODELS_DIR)
+
+
+def test_without_evaluation_during_training_nothing_per_epoch_is_kept(trained):
+    """train.eval_every 0: no test accuracy in the history or the curves, an empty per_class_epochs.csv, and the
+    epochs stage says so. The weights are the default run's (evaluation never changes training)."""
+    before = {int(i): w for pack in map(contract.read_pack, contract.pack_files(trained / contract.MODELS_DIR))
+              for i, w in zip(pack.model_ids, pack.weights[-1])}
+    write_params(trained, train=dict(TRAIN, eval_every=0))
+    run_module(trained, "train", check=True)
+    packs = list(map(contract.read_pack, contract.pack_files(trained / contract.MODELS_DIR)))
+    for pack in packs:
+        assert np.isnan(pack.history[:, :, 2]).all() and pack.evals.shape[1] == 0 and len(pack.eval_epochs) == 0
+        for i, w in zip(pack.model_ids, pack.weights[-1]):
+            np.testing.assert_array_equal(w, before[int(i)])
+    assert not (trained / contract.CURVE_TABLES / "swap/test_accuracy.tsv").exists()
+    assert (trained / contract.CURVE_TABLES / "swap/loss.tsv").exists()
+    run_module(trained, "evaluate", check=True)
+    assert (trained / contract.PER_CLASS_EPOCHS).read_text() == "model_id,epoch,class,loglik_bits,accuracy\n"
+    result = run_module(trained, "epochs", check=True)
+    assert "note: no epoch was evaluated during training (train.eval_every: 0)" in result.stdout
+    assert len(pd.read_csv(trained / contract.EFFECTS_BY_EPOCH)) == 0
+
+
+def test_a_schedule_that_starts_after_the_last_epoch_is_one_error(trained):
+    write_params(trained, train=dict(TRAIN, schedule={"corrupt_from": 2, "corrupt_until": None}))
+    result = run_module(trained, "train")
+    assert result.returncode == 1 and result.stderr.strip().splitlines() == [
+        "error: train.schedule.corrupt_from 2 is not an epoch of the 2 trained (they count from 0): lower it, or "
+        "raise train.epochs"]

@@ -32,3 +32,25 @@ def test_packing_does_not_change_a_model():
     alone, _ = PackTrainer(1, 16, 1e-3).train(initial_pack_weights(seeds[1:]), labels[1:], images, seeds[1:], 0, 2)
     for packed_w, alone_w in zip(both, alone):
         np.testing.assert_allclose(packed_w[1], alone_w[0], rtol=1e-4, atol=1e-5)
+
+
+def test_a_schedule_switches_between_the_corrupted_and_the_true_labels():
+    """Never corrupted = trained on the true labels; corrupted in every epoch = no schedule; corrupted in the first
+    epoch only differs from both."""
+    rng = np.random.default_rng(3)
+    images = keras.ops.convert_to_tensor(rng.integers(0, 256, (64, 32, 32, 3), dtype=np.uint8))
+    true = rng.integers(0, 10, 64).astype(np.uint8)
+    corrupted = np.stack([true, (true + 1) % 10])
+    seeds = np.array([5, 6])
+    trainer = PackTrainer(2, 16, 1e-3)
+
+    def trained(labels, **schedule):
+        return trainer.train(initial_pack_weights(seeds), labels, images, seeds, 0, 2, **schedule)[0][-1]
+
+    on_true = trained(np.stack([true, true]))
+    np.testing.assert_array_equal(trained(corrupted, true_labels=true, corrupted_epochs=set()), on_true)
+    no_schedule = trained(corrupted)
+    np.testing.assert_array_equal(trained(corrupted, true_labels=true, corrupted_epochs={0, 1}), no_schedule)
+    first_only = trained(corrupted, true_labels=true, corrupted_epochs={0})
+    np.testing.assert_array_equal(first_only[0], on_true[0])  # copy 0's corrupted labels are the true ones
+    assert not np.allclose(first_only[1], on_true[1]) and not np.allclose(first_only[1], no_schedule[1])
