@@ -34,6 +34,8 @@ PER_CLASS = EVAL_DIR / "per_class.csv"
 CONFUSION = EVAL_DIR / "confusion.npz"
 PER_CLASS_EPOCHS = EVAL_DIR / "per_class_epochs.csv"  # per_class.csv after each epoch train.eval_every names
 EFFECTS_BY_EPOCH = Path("metrics/effects_by_epoch.csv")
+WEIGHT_DECODING = Path("metrics/weight_decoding.json")  # the weights stage's decoders (lesion.decoding)
+DECODING = Path("data/weights/decoding.npz")  # its PCA embedding of every model and its decoder's confusion matrix
 EVAL_METRICS = Path("metrics/eval.json")
 WELCH = Path("metrics/welch.csv")
 VS_CLEAN = Path("metrics/vs_clean.csv")
@@ -58,7 +60,8 @@ VIS_INDEX = VIS / "index.html"  # the visualize stage's own gallery, linked (nev
 # The stage that writes each artifact (dvc.yaml's outs), named when an input is missing.
 WRITER = {
     DATASET: "download", MANIFEST: "corrupt", LABELS: "corrupt", MODELS_DIR: "train", CURVES: "train",
-    PER_CLASS: "evaluate", CONFUSION: "evaluate", PER_CLASS_EPOCHS: "evaluate", EFFECTS_BY_EPOCH: "epochs", EVAL_METRICS: "evaluate", WELCH: "stats", VS_CLEAN: "stats",
+    PER_CLASS: "evaluate", CONFUSION: "evaluate", PER_CLASS_EPOCHS: "evaluate", EFFECTS_BY_EPOCH: "epochs",
+    WEIGHT_DECODING: "weights", DECODING: "weights", EVAL_METRICS: "evaluate", WELCH: "stats", VS_CLEAN: "stats",
     KL: "stats", SUMMARY: "stats", SIGNIFICANT: "stats", LESION_EFFECTS: "stats", LESION_ROWS: "stats",
     LESION_INTERACTIONS: "stats", LESION_KL: "stats", FIGURES: "plots", PLOT_DATA: "plots", REPORT: "plots",
     PROVENANCE: "plots", VIS_MODELS: "vis_models", VIS: "visualize",
@@ -335,6 +338,24 @@ def read_mean_prob(n_models, n_classes):
         raise InputError(f"{CONFUSION} mean_prob has shape {mean_prob.shape}, expected "
                          f"{(n_models, n_classes, n_classes)}: rerun dvc repro evaluate")
     return mean_prob
+
+
+# The weights stage's arrays: decoding.npz holds `conditions` (every model's: "clean" or "class_a/class_b", in id
+# order), `embedding` (models x 2: the first two principal components of its weight features), `explained_variance`
+# (2,), `pairs` (the decoded pairs, sorted) and `confusion` (pairs x pairs: true pair by row, decoded by column).
+
+
+def write_decoding(arrays):
+    save_npz(DECODING, **arrays)
+
+
+def read_decoding():
+    require(DECODING)
+    with np.load(DECODING) as data:
+        arrays = {key: data[key] for key in data.files}
+    if arrays["embedding"].shape != (len(arrays["conditions"]), 2):
+        raise InputError(f"{DECODING} does not match its own conditions: rerun dvc repro weights")
+    return arrays
 
 
 # Metrics: small JSON objects (eval.json, summary.json) and the statistics' long tables.

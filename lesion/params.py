@@ -171,6 +171,11 @@ SCHEMA = {
         "permutations": (Integer(1), "shuffles of the conditions behind the omnibus p and the KL null"),
         "seed": (Integer(0), "seed of the bootstrap, the draws and the permutations"),
     },
+    "weights": {
+        "folds": (Integer(2), "cross-validation folds of the weight decoders (at most the trials per pair)"),
+        "permutations": (Integer(1), "shuffles of the pairs behind each decoder's permutation baseline"),
+        "seed": (Integer(0), "seed of the folds and the shuffles"),
+    },
     "plots": {
         "dpi": (Integer(50, 600), "resolution of every figure"),
     },

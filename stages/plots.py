@@ -4,7 +4,7 @@ stage's own page (never reading plots/vis, so its bytes do not depend on it)."""
 
 from lesion import contract, params
 from lesion.backend import machine_backend, use_backend
-from lesion.report import figures, over_training
+from lesion.report import decoding, figures, over_training
 from lesion.report.page import write_report
 from lesion.report.provenance import provenance
 from lesion.report.tables import plot_data
@@ -24,6 +24,7 @@ def main():
     summary, evaluation = contract.read_metrics(contract.SUMMARY), contract.read_metrics(contract.EVAL_METRICS)
     study = load_study()
     curves = contract.read_curves()
+    decoded, decoder = contract.read_decoding(), contract.read_metrics(contract.WEIGHT_DECODING)
     record = provenance()
     drawings = {
         "specific_heatmap.png": lambda: figures.specific_heatmap(effects, study.classes, summary["alpha"]),
@@ -36,6 +37,8 @@ def main():
         "training.png": lambda: figures.training_figure(curves),
         "effect_trajectories.png": lambda: over_training.trajectories_figure(by_epoch, summary["alpha"]),
         "epoch_heatmaps.png": lambda: over_training.epoch_heatmaps(by_epoch, study.classes, summary["alpha"]),
+        "weight_embedding.png": lambda: decoding.embedding_figure(decoded),
+        "weight_confusion.png": lambda: decoding.confusion_figure(decoded, decoder),
         "architecture.png": figures.architecture_figure,
     }
     if not curves:
@@ -51,7 +54,7 @@ def main():
     plot_data(study, welch, effects)
     power = study_power(welch, effects, study.clean.sum(), trials_per_pair(study.manifest), summary["alpha"])
     contract.write_provenance(record)
-    write_report(welch, vs_clean, effects, summary, evaluation, list(pngs), power, record, by_epoch)
+    write_report(welch, vs_clean, effects, summary, evaluation, list(pngs), power, record, by_epoch, decoder)
     print(f"wrote {len(pngs)} figures to {contract.FIGURES}, plot data to {contract.PLOT_DATA}, "
           f"{contract.PROVENANCE} and {contract.REPORT}")
 

@@ -13,7 +13,7 @@ from tests.conftest import copy_repo, stage_env, write_params
 SMALL = {"pairs": [["cat", "dog"], ["automobile", "truck"]], "trials": 2, "clean_trials": 2}
 TINY_TRAIN = {"epochs": 2, "batch_size": 10, "pack_size": 4}
 TINY_VISUALIZE = {"steps": 6, "restarts": 1, "channels": 2, "images": 2}
-STAGES = {"download", "corrupt", "train", "evaluate", "stats", "plots", "vis_models", "visualize"}
+STAGES = {"download", "corrupt", "train", "evaluate", "stats", "epochs", "weights", "plots", "vis_models", "visualize"}
 
 
 def sh(project, *command):

@@ -69,6 +69,15 @@ CAPTIONS = {
     "epoch_heatmaps.png": "The specific-effect heatmap after each evaluated epoch (at most six, evenly spread), on "
                           "one colour scale: blue, learning the column's class helps the row's; red, it hurts; "
                           "a dot, significant at the FDR alpha in that epoch; grey, not identified.",
+    "weight_embedding.png": "Every model's permutation-invariant weight features (spectra and bias quantiles of "
+                            "each layer, conv1's colour statistics, the output layer's class norms, biases and "
+                            "similarities; standardized) projected on their first two principal components. A pair "
+                            "whose models gather apart from the others left a mark in the weights that an unsupervised "
+                            "view already sees; clean models are grey crosses.",
+    "weight_confusion.png": "Cross-validated predictions of the swapped pair by the most accurate weight decoder: "
+                            "each row a swapped pair, each column the pair the decoder named, the cell the share of "
+                            "the row's models. A dark diagonal: the lesion is readable from those weights; "
+                            "off-diagonal cells show which lesions look alike.",
     "architecture.png": "The CNN every model shares, as Keras builds it from lesion/model/cnn.py: each layer, its "
                         "output shape and its parameter count.",
 }

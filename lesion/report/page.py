@@ -105,6 +105,22 @@ def over_training_section(by_epoch, names, alpha):
     return html.paragraph(intro) + figures_section(["effect_trajectories.png", "epoch_heatmaps.png"])
 
 
+def weights_section(decoder):
+    """metrics/weight_decoding.json: each feature set's decoder against chance and the shuffles, and the figures."""
+    readable = decoder["readable_from"]
+    verdict = (f"The lesion is readable from {readable} on: that layer's decoder and every later layer's beat chance "
+               "and every shuffle." if readable != "none" else
+               "No unbroken run of layers up to the output reads the lesion better than chance and every shuffle.")
+    intro = (f"Which pair did a model lose? A logistic-regression decoder per feature set, {decoder['folds']}-fold "
+             f"cross-validated over {decoder['n_models']} swap models of {decoder['n_pairs']} pairs (chance "
+             f"{decoder['chance']:.3f}), each against {decoder['permutations']} shuffles of the pairs "
+             f"({contract.WEIGHT_DECODING}). " + verdict)
+    rows = [{"feature set": name, **result} for name, result in decoder["feature_sets"].items()]
+    columns = ["feature set", "n_features", "accuracy", "permutation_mean", "permutation_max", "p"]
+    return (html.paragraph(intro) + html.table(rows, columns)
+            + figures_section(["weight_embedding.png", "weight_confusion.png"]))
+
+
 def vis_section():
     """A link to the visualize stage's own page; the plots stage never reads plots/vis."""
     page = contract.VIS_INDEX.relative_to(contract.REPORT.parent).as_posix()
@@ -145,10 +161,10 @@ def provenance_section(record):
                            for title, rows, columns in blocks)
 
 
-def write_report(welch, vs_clean, lesion_effects, summary, evaluation, names, power, record, by_epoch):
+def write_report(welch, vs_clean, lesion_effects, summary, evaluation, names, power, record, by_epoch, decoder):
     """The report: `names` the figures written to plots/figures (no training.png without curves, no specific
     figures when no specific effect is identified), `power` lesion.stats.power.study_power, `record` the
-    provenance, `by_epoch` metrics/effects_by_epoch.csv."""
+    provenance, `by_epoch` metrics/effects_by_epoch.csv, `decoder` metrics/weight_decoding.json."""
     alpha = summary["alpha"]
     training = (figures_section(["training.png"]) if "training.png" in names else
                 html.paragraph(f"No training curves: {contract.CURVE_TABLES} holds no dvclive TSVs.", note=True))
@@ -162,6 +178,7 @@ def write_report(welch, vs_clean, lesion_effects, summary, evaluation, names, po
         ("Confusion", figures_section(["confusion.png"])),
         ("Training", training),
         ("Effects over training", over_training_section(by_epoch, names, alpha)),
+        ("Reading the lesion from the weights", weights_section(decoder)),
         ("Architecture", figures_section(["architecture.png"])),
         ("What the networks see", vis_section()),
         ("Provenance", provenance_section(record)),

@@ -74,7 +74,7 @@ def test_report_contents_sections_and_tables(built):
     html = (built / contract.REPORT).read_text()
     headings = re.findall(r'<h2 id="([^"]+)">([^<]+)</h2>', html)
     toc = re.findall(r'<li><a href="#([^"]+)">([^<]+)</a></li>', html)
-    assert toc == headings and len(toc) == 12
+    assert toc == headings and len(toc) == 13
     assert [heading for _, heading in headings][:2] == ["Summary", "Power"] and headings[-1][1] == "Provenance"
     assert html.index("<h2>Contents</h2>") < html.index('<h2 id="summary">')
     assert "2 of 90 specific effects are significant" in html and "2 of 90 Welch tests are significant" in html
@@ -88,7 +88,7 @@ def test_visualization_is_a_link_not_a_read(built):
     html = (built / contract.REPORT).read_text()
     section = html.split('<h2 id="what-the-networks-see">')[1].split("<h2")[0]
     assert '<a href="vis/index.html">vis/index.html</a>' in section and "dvc repro visualize" in section
-    assert "<img" not in section and "conv1" not in html and "saliency" not in html
+    assert "<img" not in section and "filters/conv1" not in html and "saliency" not in html
 
 
 def test_outputs_are_byte_identical_and_independent_of_plots_vis(built, tmp_path):

@@ -1,0 +1,55 @@
+"""Figures of the weights stage's decoders (data/weights/decoding.npz): the models' weight features in two
+dimensions, and which pairs the best decoder tells apart."""
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from lesion.report.figures import MIN_FONT, WIDTH
+
+LEGEND_PAIRS = 12  # up to this many pairs get a legend; more are labelled at their centre
+
+
+def embedding_figure(arrays):
+    """The first two principal components of every model's weight features, a colour per pair, clean in grey."""
+    conditions, embedding = arrays["conditions"], arrays["embedding"]
+    explained = arrays["explained_variance"]
+    fig, ax = plt.subplots(figsize=(8.5, 7))
+    clean = conditions == "clean"
+    ax.scatter(*embedding[clean].T, s=14, color="0.55", marker="x", label="clean")
+    colours = plt.get_cmap("tab20")
+    for index, pair in enumerate(arrays["pairs"]):
+        members = embedding[conditions == pair]
+        colour = colours(index % 20)
+        ax.scatter(*members.T, s=12, color=colour, alpha=0.75, label=pair.replace("/", " / "))
+        if len(arrays["pairs"]) > LEGEND_PAIRS:
+            ax.annotate(pair.replace("/", "/\n"), members.mean(axis=0), fontsize=MIN_FONT, ha="center", va="center",
+                        bbox=dict(boxstyle="round,pad=0.15", facecolor="white", edgecolor=colour, alpha=0.8))
+    if len(arrays["pairs"]) <= LEGEND_PAIRS:
+        ax.legend(title="swapped pair", loc="best", fontsize=MIN_FONT)
+    ax.set_xlabel(f"principal component 1 ({explained[0]:.0%} of the variance)")
+    ax.set_ylabel(f"principal component 2 ({explained[1]:.0%} of the variance)")
+    ax.set_title("Every model's permutation-invariant weight features, in two dimensions")
+    fig.tight_layout()
+    return fig
+
+
+def confusion_figure(arrays, metrics):
+    """The best decoder's cross-validated predictions: rows the true pair, columns the decoded one, as shares."""
+    counts = arrays["confusion"].astype(float)
+    shares = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    pairs = [pair.replace("/", " / ") for pair in arrays["pairs"]]
+    size = min(WIDTH, 3 + 0.2 * len(pairs))
+    fig, ax = plt.subplots(figsize=(size + 1.2, size))
+    image = ax.imshow(shares, cmap="Blues", vmin=0, vmax=1)
+    ticks = range(len(pairs))
+    fontsize = MIN_FONT if len(pairs) > 12 else 9
+    ax.set_xticks(ticks, pairs, rotation=60, ha="right", fontsize=fontsize)
+    ax.set_yticks(ticks, pairs, fontsize=fontsize)
+    ax.set_xlabel("decoded pair")
+    ax.set_ylabel("swapped pair")
+    best = metrics["feature_sets"][metrics["confusion_from"]]
+    ax.set_title(f"Decoding the swapped pair from the {metrics['confusion_from']} features: accuracy "
+                 f"{best['accuracy']:.0%} (chance {metrics['chance']:.0%})")
+    fig.colorbar(image, ax=ax, label="share of the pair's models", shrink=0.8)
+    fig.tight_layout()
+    return fig
