@@ -83,6 +83,8 @@ class Bench:
         not evaluated), evals (K, evaluated epochs, 2, classes): per-class loglik_bits and accuracy). A loss that
         stops being finite, or a device out of memory, is a TrainingError naming the pack.
         """
+        from keras import ops
+
         from lesion.model.trainer import train_models
 
         copies, (x_test, y_test) = len(model_ids), test
@@ -91,14 +93,13 @@ class Bench:
         # Evaluated in id order, as the evaluate stage reads a pack (the padding copies stay last).
         order = np.argsort(model_ids, kind="stable")
         slots_order = np.concatenate([order, np.arange(copies, evaluator.slots)]).astype(np.int32)
+        pack_order = np.argsort(order)
 
         def on_epoch(epoch, trainable):
             if epoch + 1 in evaluated:
-                from keras import ops
-
                 in_id_order = [ops.take(w, slots_order, axis=0) for w in trainable]
                 loglik, accuracy, _ = evaluator.evaluate(in_id_order, x_test, y_test, NUM_CLASSES)
-                evals.append(np.stack([loglik, accuracy], axis=1)[np.argsort(order)])
+                evals.append(np.stack([loglik, accuracy], axis=1)[pack_order])
 
         try:
             weights, history = train_models(

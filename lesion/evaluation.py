@@ -92,9 +92,9 @@ def evaluate_study(executor, n_models, x_test, y_test, class_names):
 
     def jobs():
         for path in paths:
-            ids, weights, pack = pack_in_id_order(path)
-            epochs.append(epoch_rows(ids, pack, class_names))
-            yield path.stem, (ids, weights)
+            pack = pack_in_id_order(path)
+            epochs.append(epoch_rows(pack, class_names))
+            yield path.stem, (pack.model_ids, pack.weights)
 
     for _, (ids, results) in tqdm(executor.run("evaluate", jobs(), (x_test, y_test, n_classes)), total=len(paths),
                                   desc="evaluate", unit="pack"):
@@ -105,20 +105,20 @@ def evaluate_study(executor, n_models, x_test, y_test, class_names):
         "loglik_bits": loglik.ravel(),
         "accuracy": accuracy.ravel(),
     })
-    per_class_epochs = pd.concat(epochs or [epoch_rows(np.zeros(0, int), None, class_names)], ignore_index=True)
+    if not epochs:  # no pack: the table's columns alone
+        return per_class, mean_prob, pd.DataFrame(columns=contract.PER_CLASS_EPOCH_COLUMNS)
+    per_class_epochs = pd.concat(epochs, ignore_index=True)
     return per_class, mean_prob, per_class_epochs.sort_values(["model_id", "epoch"], kind="stable",
                                                               ignore_index=True)
 
 
-def epoch_rows(ids, pack, class_names):
-    """per_class_epochs.csv's rows of one pack's models (`ids`, and `pack` in that order): model, epoch, class."""
-    n_classes = len(class_names)
-    evals = pack.evals if pack is not None else np.zeros((0, 0, 2, n_classes), np.float32)
-    epochs = pack.eval_epochs if pack is not None else np.zeros(0, np.int32)
+def epoch_rows(pack, class_names):
+    """per_class_epochs.csv's rows of one pack's models, in the pack's order: model, epoch, class."""
+    n_classes, evals = len(class_names), pack.evals
     models, n_epochs = evals.shape[:2]
     return pd.DataFrame({
-        "model_id": np.repeat(ids, n_epochs * n_classes),
-        "epoch": np.tile(np.repeat(epochs, n_classes), models),
+        "model_id": np.repeat(pack.model_ids, n_epochs * n_classes),
+        "epoch": np.tile(np.repeat(pack.eval_epochs, n_classes), models),
         "class": np.tile(class_names, models * n_epochs),
         "loglik_bits": evals[:, :, 0, :].ravel(),
         "accuracy": evals[:, :, 1, :].ravel(),
@@ -126,11 +126,11 @@ def epoch_rows(ids, pack, class_names):
 
 
 def pack_in_id_order(path):
-    """(model ids, weights, pack) of a pack file, copies in id order: the batched products round the same way
-    always (and as the train stage's per-epoch evaluation, lesion.bench)."""
+    """A pack file with its copies in id order: the batched products round the same way always (and as the train
+    stage's per-epoch evaluation, lesion.bench)."""
     pack = contract.read_pack(path)
     order = np.argsort(pack.model_ids, kind="stable")
-    return pack.model_ids[order], [w[order] for w in pack.weights], pack.subset(order, pack.model_ids[order])
+    return pack.subset(order, pack.model_ids[order])
 
 
 def accuracy_metrics(manifest, per_class):

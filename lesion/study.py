@@ -8,6 +8,14 @@ from lesion import contract
 from lesion.errors import InputError
 
 
+CLEAN = "clean"  # the condition of a clean model; a swap model's is its pair, "class_a/class_b"
+
+
+def model_conditions(manifest):
+    """Each model's condition, in manifest order: CLEAN or its swapped pair as "class_a/class_b"."""
+    return np.where(manifest.kind == "clean", CLEAN, manifest.class_a + "/" + manifest.class_b).astype(str)
+
+
 class Study:
     """Manifest and per-class results: `values(column)` is a models x classes array, `in_pair` marks lesions.
 
@@ -22,6 +30,7 @@ class Study:
         self.clean = (self.manifest.kind == "clean").to_numpy()
         self.swap = (self.manifest.kind == "swap").to_numpy()
         pairs = self.manifest[["class_a", "class_b"]].to_numpy()
+        self.conditions = model_conditions(self.manifest)
         self.in_pair = np.stack([(pairs == name).any(axis=1) for name in self.classes], axis=1) & self.swap[:, None]
         keys = pd.MultiIndex.from_frame(per_class[["model_id", "class"]])
         expected = pd.MultiIndex.from_product([self.manifest.model_id, self.classes])

@@ -7,17 +7,13 @@ from lesion import contract, params
 from lesion.decoding.decoder import check_decodable, decode
 from lesion.decoding.features import study_features
 from lesion.stage import run_stage
-
-
-def conditions_of(manifest):
-    """Each model's condition: "clean" or its swapped pair as "class_a/class_b"."""
-    return [("clean" if row.kind == "clean" else f"{row.class_a}/{row.class_b}") for row in manifest.itertuples()]
+from lesion.study import model_conditions
 
 
 def main():
     settings = params.load("weights")
     manifest = contract.read_manifest()
-    conditions = conditions_of(manifest)
+    conditions = model_conditions(manifest)
     check_decodable(conditions, settings)
     metrics, arrays = decode(study_features(manifest), conditions, settings)
     contract.write_metrics(contract.WEIGHT_DECODING, metrics)

@@ -20,6 +20,7 @@ from sklearn.preprocessing import StandardScaler
 
 from lesion.decoding.features import LAYERS
 from lesion.errors import InputError
+from lesion.study import CLEAN
 
 ALL = "all"
 
@@ -41,7 +42,7 @@ def folds_for(pairs, params):
 def check_decodable(conditions, params):
     """Fail before any weights are read when the study's pairs cannot be cross-validated (folds_for's error)."""
     conditions = np.asarray(conditions)
-    folds_for(conditions[conditions != "clean"], params)
+    folds_for(conditions[conditions != CLEAN], params)
 
 
 def feature_sets(features):
@@ -84,7 +85,7 @@ def decode(features, conditions, params):
     and the confusion matrix over the pairs of the decoder of the most accurate feature set, `confusion_from`).
     """
     conditions = np.asarray(conditions)
-    swap = conditions != "clean"
+    swap = conditions != CLEAN
     pairs = conditions[swap]
     folds = folds_for(pairs, params)
     sets = feature_sets(features)

@@ -31,8 +31,6 @@ from threadpoolctl import threadpool_limits
 
 from lesion.stats.significance import adjust
 
-# The condition of a model in a row: "clean", or its pair as "class_a/class_b".
-CLEAN = "clean"
 
 
 def single_threaded_blas(function):
@@ -109,7 +107,7 @@ class Row:
     y: np.ndarray  # the response of the row's models: clean ones and swap ones whose pair lacks the target
     indicators: np.ndarray  # (n, len(others)) D_C
     clean: np.ndarray  # (n,) bool
-    conditions: np.ndarray  # (n,) str, CLEAN or the pair
+    conditions: np.ndarray  # (n,) str, lesion.study.CLEAN or the pair
 
     def additive(self):
         """Intercept and indicators: the design of `effect_bits` and `contrast_bits`."""
@@ -124,10 +122,8 @@ def row_design(study, t, response):
     """Target t's rows: clean models and swap models whose pair lacks t; `response` is (models, ...) values."""
     models = np.flatnonzero(study.clean | study.pair_lacks(t))
     others = [c for c in range(len(study.classes)) if c != t]
-    pairs = study.manifest[["class_a", "class_b"]].to_numpy()[models]
-    conditions = np.where(study.clean[models], CLEAN, pairs[:, 0] + "/" + pairs[:, 1])
     return Row(t, others, response[models], study.in_pair[np.ix_(models, others)].astype(float),
-               study.clean[models], conditions)
+               study.clean[models], study.conditions[models])
 
 
 def welch_contrast(row):

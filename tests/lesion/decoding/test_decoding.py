@@ -8,6 +8,7 @@ from lesion.decoding.decoder import decode, readable_from
 from lesion.decoding.features import LAYERS, layer_features
 from lesion.errors import InputError
 from lesion.model.cnn import initial_pack_weights
+from lesion.study import model_conditions
 from tests.fixtures.weights import lesioned_study
 
 PARAMS = {"folds": 5, "permutations": 19, "seed": 0}
@@ -50,8 +51,7 @@ def test_logits_features_by_hand():
 
 def test_a_strong_lesion_is_read_from_the_logits_and_not_from_shuffles_or_earlier_layers():
     manifest, weights = lesioned_study()
-    conditions = ["clean" if row.kind == "clean" else f"{row.class_a}/{row.class_b}" for row in manifest.itertuples()]
-    metrics, arrays = decode(layer_features(weights), conditions, PARAMS)
+    metrics, arrays = decode(layer_features(weights), model_conditions(manifest), PARAMS)
     assert metrics["n_models"] == 30 and metrics["n_pairs"] == 3 and metrics["chance"] == pytest.approx(1 / 3)
     logits, conv1 = metrics["feature_sets"]["logits"], metrics["feature_sets"]["conv1"]
     assert logits["accuracy"] >= 0.9 and logits["permutation_max"] < 0.7 and logits["p"] == pytest.approx(1 / 20)
