@@ -16,10 +16,10 @@ def embedding_figure(arrays):
     fig, ax = plt.subplots(figsize=(8.5, 7))
     clean = conditions == "clean"
     ax.scatter(*embedding[clean].T, s=14, color="0.55", marker="x", label="clean")
-    colours = plt.get_cmap("tab20")
+    palette = plt.get_cmap("tab10" if len(arrays["pairs"]) <= 10 else "tab20")  # tab20's neighbours look alike
     for index, pair in enumerate(arrays["pairs"]):
         members = embedding[conditions == pair]
-        colour = colours(index % 20)
+        colour = palette(index % palette.N)
         ax.scatter(*members.T, s=12, color=colour, alpha=0.75, label=pair.replace("/", " / "))
         if len(arrays["pairs"]) > LEGEND_PAIRS:
             ax.annotate(pair.replace("/", "/\n"), members.mean(axis=0), fontsize=MIN_FONT, ha="center", va="center",
@@ -38,7 +38,7 @@ def confusion_figure(arrays, metrics):
     counts = arrays["confusion"].astype(float)
     shares = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
     pairs = [pair.replace("/", " / ") for pair in arrays["pairs"]]
-    size = min(WIDTH, 3 + 0.2 * len(pairs))
+    size = min(WIDTH, max(5.5, 3 + 0.2 * len(pairs)))  # at least wide enough for the two-line title
     fig, ax = plt.subplots(figsize=(size + 1.2, size))
     image = ax.imshow(shares, cmap="Blues", vmin=0, vmax=1)
     ticks = range(len(pairs))
@@ -48,8 +48,8 @@ def confusion_figure(arrays, metrics):
     ax.set_xlabel("decoded pair")
     ax.set_ylabel("swapped pair")
     best = metrics["feature_sets"][metrics["confusion_from"]]
-    ax.set_title(f"Decoding the swapped pair from the {metrics['confusion_from']} features: accuracy "
-                 f"{best['accuracy']:.0%} (chance {metrics['chance']:.0%})")
+    ax.set_title(f"Decoding the swapped pair from the {metrics['confusion_from']} features\naccuracy "
+                 f"{best['accuracy']:.0%}, chance {metrics['chance']:.0%}")
     fig.colorbar(image, ax=ax, label="share of the pair's models", shrink=0.8)
     fig.tight_layout()
     return fig
