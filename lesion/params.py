@@ -120,9 +120,9 @@ class Interval:
 
 class Schedule:
     """train.schedule: the epochs [corrupt_from, corrupt_until) in which swap models see their corrupted labels
-    (corrupt_until null: to the end); checked against train.epochs where the models train (lesion.packs)."""
+    (corrupt_until empty, i.e. null: to the end); checked against train.epochs where the models train (lesion.packs)."""
 
-    expected = "a mapping {corrupt_from: an integer >= 0, corrupt_until: null or an integer > corrupt_from}"
+    expected = "a mapping {corrupt_from: an integer >= 0, corrupt_until: empty (to the end) or an integer > corrupt_from}"
 
     def accepts(self, value):
         if not isinstance(value, dict) or set(value) != {"corrupt_from", "corrupt_until"}:
@@ -162,7 +162,7 @@ SCHEMA = {
         "eval_every": (Integer(0), "evaluate every model on the test set after every n-th epoch and the last "
                                    "(data/eval/per_class_epochs.csv); 0 = never during training"),
         "schedule": (Schedule(), "epochs [corrupt_from, corrupt_until) with corrupted labels, true labels in the "
-                                 "others (null: to the end)"),
+                                 "others (empty: to the end)"),
     },
     "stats": {
         "alpha": (Number(0, 1, open_low=True, open_high=True), "false discovery rate of a significant effect"),

@@ -15,14 +15,24 @@ def comments(text):
     return [line.strip() for line in text.splitlines() if line.strip().startswith("#")]
 
 
+def leaves(key, value):
+    """(dotted key, value) of each setting under `key`: a mapping such as train.schedule is set key by key."""
+    if isinstance(value, dict):
+        return [leaf for name, inner in value.items() for leaf in leaves(f"{key}.{name}", inner)]
+    return [(key, value)]
+
+
 def every_param():
-    """Each key of params.yaml with its value."""
+    """Each setting of params.yaml with its value."""
     values = yaml.safe_load((REPO / "params.yaml").read_text())
-    return [(f"{section}.{key}", values[section][key]) for section in params.SCHEMA for key in params.SCHEMA[section]]
+    return [leaf for section in params.SCHEMA for key in params.SCHEMA[section]
+            for leaf in leaves(f"{section}.{key}", values[section][key])]
 
 
 def another(value):
     """A different value of the same kind: what a user would set with -S."""
+    if value is None:
+        return 1
     if isinstance(value, bool):
         return not value
     if isinstance(value, (int, float)):
@@ -45,8 +55,7 @@ def test_setting_any_key_keeps_every_comment_and_setting_it_back_restores_the_fi
     shutil.copy(REPO / "params.yaml", path)
     original = path.read_text()
     apply_overrides(path, [as_override(key, another(value))])
-    section, name = key.split(".")
-    assert yaml.safe_load(path.read_text())[section][name] == another(value)
+    assert dict(leaves("", yaml.safe_load(path.read_text())))[f".{key}"] == another(value)
     assert comments(path.read_text()) == comments(original)
     apply_overrides(path, [as_override(key, value)])
     assert path.read_text() == original

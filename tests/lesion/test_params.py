@@ -41,7 +41,7 @@ def test_the_repositorys_params_pass_and_cover_the_schema(repo_params):
         ("train", "executor", "slurm", "train.executor must be one of local, ray, got 'slurm'"),
         ("train", "eval_every", -1, "train.eval_every must be an integer of at least 0, got -1"),
         ("train", "schedule", {"corrupt_until": 5}, "train.schedule must be a mapping {corrupt_from: an integer >= 0, "
-                                                    "corrupt_until: null or an integer > corrupt_from}"),
+                                                    "corrupt_until: empty (to the end) or an integer > corrupt_from}"),
         ("train", "schedule", {"corrupt_from": 4, "corrupt_until": 4}, "train.schedule must be a mapping"),
         ("train", "schedule", {"corrupt_from": -1, "corrupt_until": None}, "train.schedule must be a mapping"),
         ("train", "schedule", {"corrupt_from": 0, "corrupt_until": 2.5}, "train.schedule must be a mapping"),
