@@ -17,6 +17,7 @@ from sklearn.metrics import confusion_matrix
 from sklearn.model_selection import StratifiedKFold, cross_val_predict, permutation_test_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from tqdm import tqdm
 
 from lesion.decoding.features import LAYERS
 from lesion.errors import InputError
@@ -89,7 +90,9 @@ def decode(features, conditions, params):
     pairs = conditions[swap]
     folds = folds_for(pairs, params)
     sets = feature_sets(features)
-    results = {name: score_set(X[swap], pairs, folds, params) for name, X in sets.items()}
+    # Each set's decoder is fitted folds x (permutations + 1) times: minutes for the default study, so a bar.
+    results = {name: score_set(X[swap], pairs, folds, params)
+               for name, X in tqdm(sets.items(), desc="decoders", unit="feature set")}
     names, counts = np.unique(pairs, return_counts=True)
     chance = float(counts.max() / counts.sum())
     best = max(results, key=lambda name: results[name]["accuracy"])

@@ -11,6 +11,12 @@ from matplotlib.ticker import MaxNLocator
 from lesion.report.figures import UNTESTABLE, WIDTH, matrix
 
 
+def grid(panels, most_columns=3):
+    """(rows, columns) of a small-multiples grid with as few empty slots as the column limit allows (4 -> 2 x 2)."""
+    rows = math.ceil(panels / most_columns)
+    return rows, math.ceil(panels / rows)
+
+
 def strongest(by_epoch, alpha, count):
     """(target, confused) of the `count` strongest effects at the last epoch: significant ones first, then by size."""
     last = by_epoch[by_epoch.epoch == by_epoch.epoch.max()].dropna(subset=["specific_bits"])
@@ -21,11 +27,11 @@ def strongest(by_epoch, alpha, count):
 
 def trajectories_figure(by_epoch, alpha, count=6):
     """One panel per strong effect: its specific effect (bits) and 95% interval after each evaluated epoch; filled
-    dots where it is significant at the FDR alpha in that epoch."""
+    dots where it is significant at the FDR alpha in that epoch. One y scale for all, so sizes compare at a glance."""
     effects = strongest(by_epoch, alpha, count)
-    columns = min(3, len(effects))
-    rows = math.ceil(len(effects) / columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(WIDTH, 2.9 * rows + 0.6), sharex=True, squeeze=False)
+    rows, columns = grid(len(effects))
+    fig, axes = plt.subplots(rows, columns, figsize=(WIDTH, 2.9 * rows + 0.6), sharex=True, sharey=True,
+                             squeeze=False)
     for ax, (target, confused) in zip(axes.flat, effects):
         cell = by_epoch[(by_epoch.target == target) & (by_epoch.confused == confused)].sort_values("epoch")
         ax.fill_between(cell.epoch, cell.specific_lo, cell.specific_hi, color="C0", alpha=0.2, linewidth=0)
@@ -39,11 +45,14 @@ def trajectories_figure(by_epoch, alpha, count=6):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     for ax in axes.flat[len(effects):]:
         ax.axis("off")
-    for ax in axes[-1]:
-        ax.set_xlabel("epoch")
+    for index, ax in enumerate(axes.flat[:len(effects)]):
+        if index + columns >= len(effects):  # no panel below it
+            ax.set_xlabel("epoch")
+            ax.xaxis.set_tick_params(labelbottom=True)
     for ax in axes[:, 0]:
         ax.set_ylabel("specific effect (bits)")
-    fig.suptitle("The strongest effects over training (filled: significant at the FDR alpha in that epoch)")
+    fig.suptitle("The strongest effects over training, target \u2190 lesioned class (> 0: learning it helps the "
+                 "target;\nfilled: significant at the FDR alpha in that epoch)")
     fig.tight_layout()
     return fig
 
@@ -61,18 +70,17 @@ def epoch_heatmaps(by_epoch, classes, alpha):
     epochs = shown_epochs(set(by_epoch.epoch))
     values = {epoch: matrix(by_epoch[by_epoch.epoch == epoch], "specific_bits", classes) for epoch in epochs}
     limit = max(1e-3, max(float(np.nanmax(np.abs(v), initial=0)) for v in values.values()))
-    columns = min(3, len(epochs))
-    rows = math.ceil(len(epochs) / columns)
+    rows, columns = grid(len(epochs))
     fig, axes = plt.subplots(rows, columns, figsize=(WIDTH, 3.4 * rows + 0.6), squeeze=False, layout="constrained")
     cmap = plt.get_cmap("RdBu").with_extremes(bad=UNTESTABLE)
     ticks = range(len(classes))
-    for ax, epoch in zip(axes.flat, epochs):
+    for index, (ax, epoch) in enumerate(zip(axes.flat, epochs)):
         image = ax.imshow(np.ma.masked_invalid(values[epoch]), cmap=cmap, norm=Normalize(-limit, limit))
         significant = matrix(by_epoch[by_epoch.epoch == epoch], "specific_p_fdr", classes) < alpha
         rows_at, columns_at = np.nonzero(significant)
         ax.plot(columns_at, rows_at, "o", color="white", markeredgecolor="black", markersize=4)
         ax.set_title(f"after epoch {epoch}")
-        ax.set_xticks(ticks, classes if ax in axes[-1] else [], rotation=60, ha="right")
+        ax.set_xticks(ticks, classes if index + columns >= len(epochs) else [], rotation=60, ha="right")
         ax.set_yticks(ticks, classes if ax in axes[:, 0] else [])
     for ax in axes.flat[len(epochs):]:
         ax.axis("off")
