@@ -98,17 +98,20 @@ def is_pair_list(value):
 
 
 class Pairs:
-    """A list of [class_a, class_b] pairs of class names, or also 'all' when `allow_all`; names are checked against
-    the dataset where it is read (lesion.data.labels)."""
+    """A list of [class_a, class_b] pairs of class names, or also 'all' and {sample: N} (N of all pairs, drawn by
+    corrupt.seed) for a study's pairs (`of_study`); names and N are checked against the dataset where it is read
+    (lesion.data.labels)."""
 
-    def __init__(self, allow_all):
-        self.allow_all = allow_all
-        self.expected = ("'all' or " if allow_all else "") + "a list of [class_a, class_b] pairs"
+    def __init__(self, of_study):
+        self.of_study = of_study
+        pairs = "a list of [class_a, class_b] pairs"
+        self.expected = f"'all', {{sample: N}} with N >= 1 or {pairs}" if of_study else pairs
 
     def accepts(self, value):
-        if self.allow_all and value == "all":
+        if self.of_study and (value == "all" or (isinstance(value, dict) and set(value) == {"sample"}
+                                                 and is_integer(value["sample"]) and value["sample"] >= 1)):
             return True
-        return is_pair_list(value) and (len(value) > 0 or not self.allow_all)  # a study needs a pair
+        return is_pair_list(value) and (len(value) > 0 or not self.of_study)  # a study needs a pair
 
 
 class Interval:
@@ -142,7 +145,8 @@ SCHEMA = {
         "clean_trials": (Integer(2), "clean baseline models"),
         "fraction": (Number(0, 1, open_low=True), "share of each class of a pair relabeled as the other"),
         "seed": (Integer(0), "base of every model's seed"),
-        "pairs": (Pairs(allow_all=True), "the swapped pairs: 'all' 45 unordered pairs, or a list"),
+        "pairs": (Pairs(of_study=True), "the swapped pairs: 'all' 45 unordered pairs, {sample: N} N of them drawn "
+                                         "by corrupt.seed (a larger N keeps the smaller's), or a list"),
     },
     "train": {
         "backend": (Choice("auto", "tensorflow", "jax", "torch"),
@@ -193,7 +197,7 @@ SCHEMA = {
         "dpi": (Integer(20, 600), "resolution of every image"),
         "seed": (Integer(0), "seed of starts, jitter and zoom"),
         "scale": (Interval(), "random zoom range at every step"),
-        "pairs": (Pairs(allow_all=False), "swapped pairs shown beside the clean model"),
+        "pairs": (Pairs(of_study=False), "swapped pairs shown beside the clean model"),
     },
 }
 

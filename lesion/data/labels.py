@@ -14,12 +14,25 @@ from lesion.contract import MANIFEST_COLUMNS
 from lesion.errors import ParamsError
 
 
-def parse_pairs(pairs, class_names):
+def sample_pairs(count, n_classes, seed):
+    """`count` of all unordered pairs, in their canonical order: the first `count` of one seeded shuffle of them, so
+    a larger sample of the same seed keeps every pair of a smaller one (a grown study trains only its new pairs)."""
+    every = list(itertools.combinations(range(n_classes), 2))
+    if count > len(every):
+        raise ParamsError(f"corrupt.pairs samples {count} pairs, but {n_classes} classes have only {len(every)}: "
+                          "lower the sample, or set corrupt.pairs: all")
+    shuffled = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0,))).permutation(len(every))
+    return [every[i] for i in sorted(shuffled[:count])]
+
+
+def parse_pairs(pairs, class_names, seed):
     """corrupt.pairs (already of the schema's shape) as a list of (index_a, index_b), checked against the
-    dataset's class names."""
+    dataset's class names; `seed` (corrupt.seed) draws a {sample: N}."""
     names = list(class_names)
     if pairs == "all":
         return list(itertools.combinations(range(len(names)), 2))
+    if isinstance(pairs, dict):
+        return sample_pairs(pairs["sample"], len(names), seed)
     parsed, seen = [], set()
     for pair in pairs:
         for name in pair:

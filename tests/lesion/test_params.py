@@ -28,9 +28,14 @@ def test_the_repositorys_params_pass_and_cover_the_schema(repo_params):
         ("corrupt", "fraction", 0, "corrupt.fraction must be a number in (0, 1], got 0"),
         ("corrupt", "fraction", 1.5, "corrupt.fraction must be a number in (0, 1], got 1.5"),
         ("corrupt", "trials", 1, "corrupt.trials must be an integer of at least 2, got 1"),
-        ("corrupt", "pairs", "some", "corrupt.pairs must be 'all' or a list of [class_a, class_b] pairs, got 'some'"),
-        ("corrupt", "pairs", [], "corrupt.pairs must be 'all' or a list of [class_a, class_b] pairs, got []"),
-        ("corrupt", "pairs", [["cat"]], "corrupt.pairs must be 'all' or a list of [class_a, class_b] pairs"),
+        ("corrupt", "pairs", "some", "corrupt.pairs must be 'all', {sample: N} with N >= 1 or a list of [class_a, "
+                                     "class_b] pairs, got 'some'"),
+        ("corrupt", "pairs", [], "corrupt.pairs must be 'all', {sample: N} with N >= 1 or a list of [class_a, "
+                                 "class_b] pairs, got []"),
+        ("corrupt", "pairs", [["cat"]], "corrupt.pairs must be 'all', {sample: N} with N >= 1 or a list of"),
+        ("corrupt", "pairs", {"sample": 0}, "corrupt.pairs must be 'all', {sample: N} with N >= 1"),
+        ("corrupt", "pairs", {"sample": 2.5}, "corrupt.pairs must be 'all', {sample: N} with N >= 1"),
+        ("corrupt", "pairs", {"samples": 3}, "corrupt.pairs must be 'all', {sample: N} with N >= 1"),
         ("train", "epochs", 0, "train.epochs must be an integer of at least 1, got 0"),
         ("train", "epochs", 2.0, "train.epochs must be an integer of at least 1, got 2.0"),
         ("train", "pack_size", "big", "train.pack_size must be 'auto' or an integer of at least 1, got 'big'"),

@@ -39,3 +39,15 @@ def test_cli_bad_param_fails_cleanly(project, y_train):
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == ["error: corrupt.pairs pairs class 'cat' with itself; name two different classes"]
     assert not (project / "data" / "labels").exists()
+
+
+def test_a_sample_of_pairs_sizes_the_study(project, y_train):
+    write_data(project, y_train)
+    write_params(project, corrupt=dict(PARAMS, pairs={"sample": 4}))
+    result = run_module(project, "corrupt", check=True)
+    manifest = pd.read_csv(project / contract.MANIFEST, keep_default_na=False)
+    pairs = manifest[manifest.kind == "swap"][["class_a", "class_b"]].drop_duplicates()
+    assert len(manifest) == 2 + 4 * 3 and len(pairs) == 4
+    assert result.stdout.strip() == f"wrote 14 label sets (4 pairs) to {contract.LABELS_DIR}"
+    order = [(CLASS_NAMES.index(a), CLASS_NAMES.index(b)) for a, b in pairs.itertuples(index=False)]
+    assert order == sorted(order) and all(a < b for a, b in order)

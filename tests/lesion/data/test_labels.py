@@ -20,7 +20,7 @@ def y_train():
 
 def build(y_train, **overrides):
     params = dict(PARAMS, **overrides)
-    return build_labels(y_train, CLASS_NAMES, params, parse_pairs(params["pairs"], CLASS_NAMES))
+    return build_labels(y_train, CLASS_NAMES, params, parse_pairs(params["pairs"], CLASS_NAMES, params["seed"]))
 
 
 def test_manifest_layout(y_train):
@@ -84,5 +84,30 @@ def test_pair_list(y_train):
 )
 def test_pairs_are_checked_against_the_class_names(pairs, message):
     with pytest.raises(ParamsError) as error:
-        parse_pairs(pairs, CLASS_NAMES)
+        parse_pairs(pairs, CLASS_NAMES, 0)
     assert str(error.value).startswith(message)
+
+
+def test_a_sample_of_pairs_is_seeded_canonical_and_nested():
+    every = parse_pairs("all", CLASS_NAMES, 0)
+    five, again, seven = (parse_pairs({"sample": n}, CLASS_NAMES, 0) for n in (5, 5, 7))
+    assert five == again and len(five) == 5 and len(set(five)) == 5 and set(five) <= set(every)
+    assert five == sorted(five)  # in the canonical order of 'all'
+    assert set(five) < set(seven)  # a grown sample keeps the pairs of the smaller one
+    assert parse_pairs({"sample": 5}, CLASS_NAMES, 1) != five
+    assert parse_pairs({"sample": 45}, CLASS_NAMES, 3) == every
+
+
+def test_a_sample_spreads_over_all_pairs():
+    """Over many seeds each of the 45 pairs is drawn about equally often (a sample of 9 is 20% of them)."""
+    counts = np.zeros((10, 10))
+    for seed in range(900):
+        for a, b in parse_pairs({"sample": 9}, CLASS_NAMES, seed):
+            counts[a, b] += 1
+    drawn = counts[np.triu_indices(10, k=1)]
+    assert drawn.sum() == 8100 and 120 < drawn.min() and drawn.max() < 240  # expected 180 each
+
+
+def test_a_sample_larger_than_the_pairs_is_an_error():
+    with pytest.raises(ParamsError, match=r"^corrupt.pairs samples 46 pairs, but 10 classes have only 45: lower"):
+        parse_pairs({"sample": 46}, CLASS_NAMES, 0)
