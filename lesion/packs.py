@@ -58,15 +58,15 @@ def free_pack_paths(count):
 
 def check_inputs(params, labels):
     """What would otherwise fail deep in training, or be misreported as a diverged loss."""
-    if labels.size and labels.max() >= NUM_CLASSES:
-        raise InputError(f"{contract.LABELS} holds label {labels.max()}, outside 0..{NUM_CLASSES - 1}: rerun dvc "
-                         "repro corrupt")
+    if len(labels) and labels.max_label() >= NUM_CLASSES:
+        raise InputError(f"{contract.LABELS} holds label {labels.max_label()}, outside 0..{NUM_CLASSES - 1}: rerun "
+                         "dvc repro corrupt")
     schedule = params["schedule"]
     if schedule["corrupt_from"] >= params["epochs"]:
         raise ParamsError(f"train.schedule.corrupt_from {schedule['corrupt_from']} is not an epoch of the "
                           f"{params['epochs']} trained (they count from 0): lower it, or raise train.epochs")
-    if params["batch_size"] > labels.shape[1]:
-        raise ParamsError(f"train.batch_size {params['batch_size']} is larger than the {labels.shape[1]} training "
+    if params["batch_size"] > labels.n_images:
+        raise ParamsError(f"train.batch_size {params['batch_size']} is larger than the {labels.n_images} training "
                           "images: lower train.batch_size")
 
 
@@ -111,16 +111,16 @@ def train_all(executor, manifest, labels, x_train, y_train, test):
     check_inputs(params, labels)
     sweep_temporaries()
     seeds, ids = manifest.seed.to_numpy(), manifest.model_id.to_numpy()
-    keys = model_keys(params, seeds, labels)
+    keys = model_keys(params, seeds, (labels.row(m) for m in ids))
     histories = reuse_finished(keys, ids)
     todo = manifest[~manifest.model_id.isin(list(histories))]
     pack_size = choose_pack_size(params["pack_size"], len(todo), executor, x_train)
     packs = plan_packs(todo, pack_size)
     paths = {path.stem: path for path in free_pack_paths(len(packs))}
-    steps = params["epochs"] * (labels.shape[1] // params["batch_size"])
+    steps = params["epochs"] * (labels.n_images // params["batch_size"])
     print(f"{len(manifest)} models on {executor_line(executor)}: {len(histories)} already trained, "
           f"{len(todo)} to train in {len(packs)} packs of {pack_size}", flush=True)
-    jobs = (((name, pack_ids), (name, pack_ids, labels[pack_ids], seeds[pack_ids])) for name, pack_ids in
+    jobs = (((name, pack_ids), (name, pack_ids, labels.rows(pack_ids), seeds[pack_ids])) for name, pack_ids in
             zip(paths, packs))
     # One writer thread saves each finished pack while the next one trains, so the accelerator never waits on
     # the disk; a failed write stops training before the pack after next, and leaving the block waits for every

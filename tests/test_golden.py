@@ -8,7 +8,8 @@ packed layers were reshaped for memory traffic (tests/golden/tiny_study.json say
 without a recording a warning says that only the rest was checked. Since d0dbe2c summary.json lost clean_accuracy and
 n_models (eval.json's alone) and gained the lesion model's scalars, then lost the keys that repeated eval.json, a
 param or another count (LEAN_DROPPED), and significant.md leads with the specific effects before the Welch section
-recorded here.
+recorded here. Label sets are stored as changes since issue 18: labels.npz's digest is the new file's, and the
+label rows it expands to, saved as the full matrix the earlier format held, give that file's recorded digest.
 """
 
 import hashlib
@@ -16,9 +17,12 @@ import json
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
+from lesion.contract import LABEL_ARRAYS, LabelSets
+from lesion.files import save_npz
 from tests.conftest import REPO, run_module
 from tests.fixtures.cifar import make_archive, make_batches
 
@@ -55,6 +59,14 @@ def tiny_study(project, pack_size):
         run_module(project, stage, check=True)
 
 
+def full_label_rows_digest(project):
+    """The digest of labels.npz as the earlier format wrote it: every model's label row, one matrix."""
+    with np.load(project / "data/labels/labels.npz") as stored:
+        labels = LabelSets(*(stored[name] for name in LABEL_ARRAYS))
+    save_npz(project / "full_rows.npz", labels=labels.rows())
+    return digest(project / "full_rows.npz")
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("pack_size", [1, 2])
 def test_tiny_study_outputs_are_unchanged(tmp_path, pack_size):
@@ -62,6 +74,7 @@ def test_tiny_study_outputs_are_unchanged(tmp_path, pack_size):
     tiny_study(tmp_path, pack_size)
     for path, expected in golden["sha256"].items():
         assert digest(tmp_path / path) == expected, f"{path} changed ({GOLDEN['about']})"
+    assert full_label_rows_digest(tmp_path) == golden["label_rows_sha256"], "the label rows changed"
     on_this_cpu = golden["sha256_by_cpu"].get(cpu_model())
     if on_this_cpu is None:
         warnings.warn(f"no digests of trained outputs are recorded for {cpu_model()}: only the CPU-independent "

@@ -10,7 +10,7 @@ import itertools
 import numpy as np
 import pandas as pd
 
-from lesion.contract import MANIFEST_COLUMNS
+from lesion.contract import MANIFEST_COLUMNS, LabelSets
 from lesion.errors import ParamsError
 
 
@@ -55,29 +55,31 @@ def model_seed(base_seed, pair, trial):
     return int(sequence.generate_state(1, dtype=np.uint32)[0])
 
 
-def swap_labels(labels, pair, fraction, seed):
-    """Relabel `fraction` of each class of `pair` as the other class, chosen at random by `seed`."""
+def swap_changes(labels, pair, fraction, seed):
+    """(indices, new labels): `fraction` of each class of `pair`, chosen at random by `seed`, relabeled as the other
+    class."""
     rng = np.random.default_rng(seed)
-    corrupted = labels.copy()
+    indices, values = [], []
     for source, target in (pair, pair[::-1]):
         members = np.flatnonzero(labels == source)
         chosen = rng.choice(members, size=int(round(fraction * len(members))), replace=False)
-        corrupted[chosen] = target
-    return corrupted
+        indices.append(chosen)
+        values.append(np.full(len(chosen), target, np.uint8))
+    return np.concatenate(indices), np.concatenate(values)
 
 
 def build(y_train, class_names, params, pairs):
-    """The manifest rows and the label matrix, clean baselines first, then each pair's trials."""
-    rows, label_sets = [], []
+    """The manifest rows and the LabelSets (lesion.contract), clean baselines first, then each pair's trials."""
+    rows, changes = [], []
     for trial in range(params["clean_trials"]):
         seed = model_seed(params["seed"], (-1, -1), trial)
         rows.append(("clean", "", "", trial, seed))
-        label_sets.append(y_train)
+        changes.append(([], []))
     for pair in pairs:
         for trial in range(params["trials"]):
             seed = model_seed(params["seed"], pair, trial)
             rows.append(("swap", class_names[pair[0]], class_names[pair[1]], trial, seed))
-            label_sets.append(swap_labels(y_train, pair, params["fraction"], seed))
+            changes.append(swap_changes(y_train, pair, params["fraction"], seed))
     manifest = pd.DataFrame(rows, columns=MANIFEST_COLUMNS[1:])
     manifest.insert(0, "model_id", np.arange(len(manifest)))
-    return manifest, np.stack(label_sets).astype(np.uint8)
+    return manifest, LabelSets.from_changes(y_train, changes)

@@ -9,6 +9,7 @@ import pytest
 
 from lesion import contract
 from lesion.errors import DamagedPackError, InputError
+from lesion.files import save_npz
 from tests.conftest import REPO
 from tests.fixtures.study import make_manifest
 
@@ -29,11 +30,11 @@ def test_a_missing_input_names_the_stage_that_writes_it(inside):
 
 def test_manifest_round_trip_keeps_empty_class_names(inside):
     manifest = make_manifest(trials=2, clean_trials=2, pairs=[("cat", "dog")])
-    contract.write_labels(manifest, np.zeros((4, 3), np.uint8))
+    contract.write_labels(manifest, contract.LabelSets.from_rows(np.zeros((4, 3), np.uint8), np.zeros(3, np.uint8)))
     read = contract.read_manifest()
     assert list(read.columns) == contract.MANIFEST_COLUMNS
     assert read.class_a.tolist() == ["", "", "cat", "cat"]  # not NaN: "" marks a clean model
-    assert contract.read_labels().shape == (4, 3)
+    assert contract.read_labels().rows().shape == (4, 3)
     manifest.drop(columns="seed").to_csv(contract.MANIFEST, index=False)
     with pytest.raises(InputError, match=r"data/labels/manifest.csv lacks columns \['seed'\]: rerun dvc repro "
                                          "corrupt"):
@@ -134,3 +135,20 @@ def test_no_other_module_spells_an_artifact_path():
             continue
         spelled = [text for text in string_constants(path) if any(text.startswith(a) for a in artifacts)]
         assert not spelled, f"{path.relative_to(REPO)} spells {spelled}"
+
+
+def test_label_sets_round_trip_their_rows_and_refuse_a_damaged_file(inside):
+    base = np.array([0, 1, 2, 3, 4], np.uint8)
+    rows = np.array([[0, 1, 2, 3, 4], [1, 1, 2, 3, 0], [0, 2, 1, 3, 4]], np.uint8)
+    labels = contract.LabelSets.from_rows(rows, base)
+    assert labels.offsets.tolist() == [0, 0, 2, 4] and labels.indices.tolist() == [0, 4, 1, 2]
+    contract.write_labels(make_manifest(trials=1, clean_trials=1, pairs=[("cat", "dog"), ("cat", "bird")]), labels)
+    np.testing.assert_array_equal(contract.read_labels().rows(), rows)
+    np.testing.assert_array_equal(contract.read_labels().rows([2, 0]), rows[[2, 0]])
+    save_npz(contract.LABELS, labels=rows)  # the full label rows of an earlier version
+    with pytest.raises(InputError, match=r"holds \['labels'\], not the label sets' \['base', 'offsets', 'indices', "
+                                         r"'values'\]: rerun dvc repro corrupt"):
+        contract.read_labels()
+    save_npz(contract.LABELS, **dict(labels.arrays(), indices=np.array([0, 4, 1, 9], np.int32)))
+    with pytest.raises(InputError, match=r"is inconsistent .*: rerun dvc repro corrupt"):
+        contract.read_labels()

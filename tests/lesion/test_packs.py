@@ -94,14 +94,17 @@ def test_a_diverging_loss_names_the_pack_models_and_epoch(tmp_path, monkeypatch)
 
 def test_labels_outside_the_classes_a_batch_larger_than_the_data_and_a_late_schedule_are_refused():
     settings = {"batch_size": 8, "epochs": 3, "schedule": {"corrupt_from": 0, "corrupt_until": None}}
+    base = np.zeros(20, np.uint8)
+    out_of_range = contract.LabelSets.from_rows([base, np.where(np.arange(20) == 7, 10, 0)], base)
     with pytest.raises(InputError, match=r"labels.npz holds label 10, outside 0..9: rerun dvc repro corrupt"):
-        check_inputs(settings, np.full((2, 20), 10, np.uint8))
+        check_inputs(settings, out_of_range)
+    five = contract.LabelSets.from_rows(np.zeros((2, 5), np.uint8), np.zeros(5, np.uint8))
     with pytest.raises(ParamsError, match="train.batch_size 8 is larger than the 5 training images"):
-        check_inputs(settings, np.zeros((2, 5), np.uint8))
+        check_inputs(settings, five)
     late = dict(settings, batch_size=1, schedule={"corrupt_from": 3, "corrupt_until": None})
     with pytest.raises(ParamsError, match=r"^train.schedule.corrupt_from 3 is not an epoch of the 3 trained \(they "
                                           r"count from 0\): lower it, or raise train.epochs$"):
-        check_inputs(late, np.zeros((2, 5), np.uint8))
+        check_inputs(late, five)
 
 
 def test_a_failed_write_stops_training_at_once(tmp_path, monkeypatch):

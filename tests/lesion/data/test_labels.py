@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from lesion import contract
 from lesion.contract import MANIFEST_COLUMNS
 from lesion.data.labels import build as build_labels
 from lesion.data.labels import parse_pairs
@@ -19,8 +20,49 @@ def y_train():
 
 
 def build(y_train, **overrides):
+    """(manifest, every model's label row)."""
     params = dict(PARAMS, **overrides)
-    return build_labels(y_train, CLASS_NAMES, params, parse_pairs(params["pairs"], CLASS_NAMES, params["seed"]))
+    manifest, labels = build_labels(y_train, CLASS_NAMES, params,
+                                    parse_pairs(params["pairs"], CLASS_NAMES, params["seed"]))
+    return manifest, labels.rows()
+
+
+def full_row(y_train, pair, fraction, seed):
+    """A swap model's label row as the corrupt stage made it before label sets were stored as changes: its
+    RNG's draws applied to a copy of the labels."""
+    rng = np.random.default_rng(seed)
+    row = y_train.copy()
+    for source, target in (pair, pair[::-1]):
+        members = np.flatnonzero(y_train == source)
+        row[rng.choice(members, size=int(round(fraction * len(members))), replace=False)] = target
+    return row
+
+
+def test_stored_changes_give_the_label_rows_bit_for_bit(y_train, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    manifest, labels = build_labels(y_train, CLASS_NAMES, PARAMS, parse_pairs("all", CLASS_NAMES, 0))
+    contract.write_labels(manifest, labels)
+    read = contract.read_labels()
+    expected = [y_train if row.kind == "clean" else
+                full_row(y_train, (CLASS_NAMES.index(row.class_a), CLASS_NAMES.index(row.class_b)), 0.5, row.seed)
+                for row in manifest.itertuples()]
+    assert read.rows().tobytes() == np.stack(expected).astype(np.uint8).tobytes()
+    assert read.rows([5, 2]).tobytes() == np.stack([expected[5], expected[2]]).tobytes()
+    assert np.diff(read.offsets).tolist() == [0, 0] + [40] * 135 and read.max_label() == 9
+
+
+def test_a_cifar100_scale_study_stores_under_a_gigabyte(tmp_path, monkeypatch):
+    """250,000 models of 100 classes with 500 training images each: the bytes per swap model, measured on a sample
+    of pairs, times 250,000."""
+    monkeypatch.chdir(tmp_path)
+    classes = [f"class{i}" for i in range(100)]
+    y_train = np.random.default_rng(0).permutation(np.repeat(np.arange(100, dtype=np.uint8), 500))
+    params = dict(PARAMS, trials=2, clean_trials=0)
+    manifest, labels = build_labels(y_train, classes, params, parse_pairs({"sample": 50}, classes, 0))
+    contract.write_labels(manifest, labels)
+    per_model = (contract.LABELS.stat().st_size - y_train.nbytes) / len(manifest)
+    assert len(manifest) == 100 and 2500 <= per_model < 2600  # 500 relabeled images, 4 + 1 bytes each
+    assert per_model * 250_000 < 0.7 * 2**30  # against 12.5 GB of full label rows
 
 
 def test_manifest_layout(y_train):
