@@ -37,6 +37,8 @@ def main():
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--permutations", type=int, default=19)
     args = parser.parse_args()
+    if not 2 <= args.pairs <= 45:
+        parser.error("--pairs must be between 2 and 45, the unordered pairs of 10 classes")
     from lesion.decoding.decoder import decode
     from lesion.decoding.features import layer_features
 

@@ -133,7 +133,7 @@ def read_dataset(*keys, path=DATASET):
 LABEL_ARRAYS = ("base", "offsets", "indices", "values")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class LabelSets:
     """Every model's training labels, stored as `base` and each model's changes (labels.npz's arrays)."""
 
@@ -210,6 +210,10 @@ def read_labels():
             raise InputError(f"{LABELS} holds {sorted(stored.files)}, not the label sets' {list(LABEL_ARRAYS)}: rerun "
                              "dvc repro corrupt")
         labels = LabelSets(*(stored[name] for name in LABEL_ARRAYS))
+    kinds = [(labels.base, np.uint8), (labels.offsets, np.int64), (labels.indices, np.int32), (labels.values, np.uint8)]
+    if any(array.ndim != 1 or array.dtype != dtype for array, dtype in kinds):
+        raise InputError(f"{LABELS} holds arrays of other shapes or types than the label sets' (1-D base uint8, "
+                         "offsets int64, indices int32, values uint8): rerun dvc repro corrupt")
     spans = np.diff(labels.offsets)
     if (len(labels.offsets) < 1 or labels.offsets[0] != 0 or (spans < 0).any()
             or labels.offsets[-1] != len(labels.indices) or len(labels.indices) != len(labels.values)

@@ -111,6 +111,9 @@ def train_all(executor, manifest, labels, x_train, y_train, test):
     check_inputs(params, labels)
     sweep_temporaries()
     seeds, ids = manifest.seed.to_numpy(), manifest.model_id.to_numpy()
+    if len(ids) and ids.max() >= len(labels):
+        raise InputError(f"{contract.MANIFEST} has model {ids.max()}, {contract.LABELS} label sets of {len(labels)} "
+                         "models only: rerun dvc repro corrupt")
     keys = model_keys(params, seeds, (labels.row(m) for m in ids))
     histories = reuse_finished(keys, ids)
     todo = manifest[~manifest.model_id.isin(list(histories))]

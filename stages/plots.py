@@ -43,7 +43,7 @@ def main():
     }
     if not curves:
         del drawings["training.png"]
-    if by_epoch.specific_bits.isna().all():  # no epoch evaluated, or no specific effect identified
+    if not over_training.strongest(by_epoch, summary["alpha"], 1):  # no epoch evaluated, no specific effect identified
         del drawings["effect_trajectories.png"], drawings["epoch_heatmaps.png"]
     if effects.specific_t.isna().all():  # the design identifies no specific effect: no empty panels
         del drawings["specific_heatmap.png"], drawings["forest.png"]

@@ -149,6 +149,10 @@ def test_label_sets_round_trip_their_rows_and_refuse_a_damaged_file(inside):
     with pytest.raises(InputError, match=r"holds \['labels'\], not the label sets' \['base', 'offsets', 'indices', "
                                          r"'values'\]: rerun dvc repro corrupt"):
         contract.read_labels()
+    save_npz(contract.LABELS, **dict(labels.arrays(), base=base.astype(np.int64)))  # would change every model's key
+    with pytest.raises(InputError, match=r"holds arrays of other shapes or types than the label sets' \(1-D base "
+                                         r"uint8, .*: rerun dvc repro corrupt"):
+        contract.read_labels()
     save_npz(contract.LABELS, **dict(labels.arrays(), indices=np.array([0, 4, 1, 9], np.int32)))
     with pytest.raises(InputError, match=r"is inconsistent .*: rerun dvc repro corrupt"):
         contract.read_labels()

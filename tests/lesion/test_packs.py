@@ -107,6 +107,19 @@ def test_labels_outside_the_classes_a_batch_larger_than_the_data_and_a_late_sche
         check_inputs(late, five)
 
 
+def test_a_manifest_with_more_models_than_label_sets_is_refused(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write_inputs(tmp_path)
+    settings = {**params.load("train", path=REPO / "params.yaml"), **TRAIN}
+    labels = contract.read_labels()
+    fewer = contract.LabelSets(labels.base, labels.offsets[:-1], labels.indices, labels.values)
+    data = contract.read_dataset("x_train", "y_train", "x_test", "y_test")
+    with pytest.raises(InputError, match=r"^data/labels/manifest.csv has model 5, data/labels/labels.npz label sets "
+                                         r"of 5 models only: rerun dvc repro corrupt$"):
+        train_all(LocalExecutor(settings), contract.read_manifest(), fewer, data["x_train"], data["y_train"],
+                  (data["x_test"], data["y_test"]))
+
+
 def test_a_failed_write_stops_training_at_once(tmp_path, monkeypatch):
     """A full disk: training stops before the pack after the one that could not be written."""
     monkeypatch.chdir(tmp_path)

@@ -6,6 +6,7 @@ from epoch 0 only, too few runs is one error line, and the command line writes t
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -167,6 +168,18 @@ def test_the_figure_plots_the_table_for_runs_that_corrupt_from_epoch_0_only(coll
     assert band[:, 1].max() == pytest.approx(recovered["a<-b:specific_hi"].max())
     assert [tick.get_text() for tick in accuracy.get_xticklabels()] == ["2", "4", "6\n(never)"]
     assert fig._suptitle.get_text().startswith("Mistrain, then recover")
+
+
+def test_runs_that_identify_no_effect_say_so_in_the_effects_panel(collected):
+    """Disjoint pairs identify no specific effect: the accuracies are drawn, the other panel says why it is empty."""
+    _, _, _, table = collected
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "no artists with labels" warning from an empty legend
+        fig = recovery.recovery_figure(table, [])
+    accuracy, lesion = fig.axes
+    assert len(lines(accuracy)) == 3 and not lines(lesion) and lesion.get_legend() is None
+    assert [text.get_text() for text in lesion.texts] == [
+        "The runs' design identifies no specific effect:\nadd pairs that share a class (see Power in the report)"]
 
 
 def test_the_command_line_writes_both_files_the_same_bytes_twice(project, collected, tmp_path):
