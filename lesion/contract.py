@@ -156,7 +156,8 @@ class LabelSets:
     def from_rows(cls, rows, base):
         """From full label rows (models x n_train): each row's differences from `base`."""
         rows = np.asarray(rows)
-        return cls.from_changes(base, [(np.flatnonzero(row != base), row[row != base]) for row in rows])
+        changed = rows != base
+        return cls.from_changes(base, [(np.flatnonzero(mask), row[mask]) for row, mask in zip(rows, changed)])
 
     def __len__(self):
         return len(self.offsets) - 1

@@ -123,7 +123,8 @@ class Interval:
 
 class Schedule:
     """train.schedule: the epochs [corrupt_from, corrupt_until) in which swap models see their corrupted labels
-    (corrupt_until empty, i.e. null: to the end); checked against train.epochs where the models train (lesion.packs)."""
+    (corrupt_until empty, i.e. null: to the end); checked against train.epochs where the models train
+    (lesion.packs)."""
 
     expected = "a mapping {corrupt_from: an integer >= 0, corrupt_until: empty (to the end) or an integer > corrupt_from}"
 

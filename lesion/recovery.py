@@ -243,10 +243,12 @@ def recovery_figure(table, effects):
     lesion.axhline(0, color="black", linewidth=0.8)
     lesion.set_ylabel("specific effect (bits; > 0: learning confused helps)")
     lesion.set_title("Strongest specific effects, 95% intervals")
-    if not effects:  # e.g. disjoint pairs: say why the panel is empty rather than leave a bare frame
+    legends = [(accuracy, None, 1)]
+    if effects:
+        legends.append((lesion, "target \u2190 confused (filled dot: significant)", 3))
+    else:  # e.g. disjoint pairs: say why the panel is empty rather than leave a bare frame
         lesion.text(0.5, 0.5, "The runs' design identifies no specific effect:\nadd pairs that share a class "
                     "(see Power in the report)", transform=lesion.transAxes, ha="center", va="center", wrap=True)
-    legends = [(accuracy, None, 1)] + [(lesion, "target \u2190 confused (filled dot: significant)", 3)] * bool(effects)
     for ax in (accuracy, lesion):
         epoch_ticks(ax, shown)
         ax.set_xlabel("epoch at which the swapped labels were corrected")

@@ -90,7 +90,8 @@ def decode(features, conditions, params):
     pairs = conditions[swap]
     folds = folds_for(pairs, params)
     sets = feature_sets(features)
-    # Each set's decoder is fitted folds x (permutations + 1) times: minutes for the default study, so a bar.
+    # Each set's decoder is fitted folds x (permutations + 1) times: about 40 s for the default study on two CPU
+    # cores (benchmarks/weights_decoding.py), so a bar.
     results = {name: score_set(X[swap], pairs, folds, params)
                for name, X in tqdm(sets.items(), desc="decoders", unit="feature set")}
     names, counts = np.unique(pairs, return_counts=True)

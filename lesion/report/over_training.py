@@ -17,6 +17,11 @@ def grid(panels, most_columns=3):
     return rows, math.ceil(panels / rows)
 
 
+def lowest_in_column(index, columns, panels):
+    """Whether panel `index` of a grid filled row by row has no panel below it: it carries the x axis' labels."""
+    return index + columns >= panels
+
+
 def strongest(by_epoch, alpha, count):
     """(target, confused) of the `count` strongest effects at the last epoch: significant ones first, then by size."""
     last = by_epoch[by_epoch.epoch == by_epoch.epoch.max()].dropna(subset=["specific_bits"])
@@ -46,7 +51,7 @@ def trajectories_figure(by_epoch, alpha, count=6):
     for ax in axes.flat[len(effects):]:
         ax.axis("off")
     for index, ax in enumerate(axes.flat[:len(effects)]):
-        if index + columns >= len(effects):  # no panel below it
+        if lowest_in_column(index, columns, len(effects)):
             ax.set_xlabel("epoch")
             ax.xaxis.set_tick_params(labelbottom=True)
     for ax in axes[:, 0]:
@@ -80,7 +85,7 @@ def epoch_heatmaps(by_epoch, classes, alpha):
         rows_at, columns_at = np.nonzero(significant)
         ax.plot(columns_at, rows_at, "o", color="white", markeredgecolor="black", markersize=4)
         ax.set_title(f"after epoch {epoch}")
-        ax.set_xticks(ticks, classes if index + columns >= len(epochs) else [], rotation=60, ha="right")
+        ax.set_xticks(ticks, classes if lowest_in_column(index, columns, len(epochs)) else [], rotation=60, ha="right")
         ax.set_yticks(ticks, classes if ax in axes[:, 0] else [])
     for ax in axes.flat[len(epochs):]:
         ax.axis("off")
