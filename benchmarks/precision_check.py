@@ -27,25 +27,26 @@ def main():
     import keras
     import numpy as np
 
-    from lesion import contract
-    from lesion.data.cifar10 import download
+    from lesion.data import datasets
     from lesion.evaluation import PackEvaluator
+    from lesion.model.networks import Network
     from lesion.model.trainer import PackTrainer, train_models
 
     with tempfile.TemporaryDirectory() as scratch:
         npz = Path(scratch) / "cifar10.npz"
-        download(args.archive, False, output=npz)
-        data = contract.read_dataset("x_train", "y_train", "x_test", "y_test", path=npz)
+        datasets.download("cifar10", args.archive, False, npz)
+        with np.load(npz) as stored:
+            data = {key: stored[key] for key in ("x_train", "y_train", "x_test", "y_test")}
     seeds = np.arange(args.models)
     labels = np.repeat(data["y_train"][None], args.models, axis=0)
     results = {"train_images": len(data["x_train"]), "test_images": len(data["x_test"])}
     for precision in ("float32", "mixed_bfloat16"):
         keras.config.set_dtype_policy(precision)
         start = time.perf_counter()
-        trainer = PackTrainer(args.models, 32, 1e-3)
+        trainer = PackTrainer(Network(), args.models, 32, 1e-3)
         images = keras.ops.convert_to_tensor(data["x_train"])
         weights, _ = train_models(trainer, labels, images, seeds, 0, args.epochs)
-        _, accuracy, _ = PackEvaluator(args.models).evaluate(weights, data["x_test"], data["y_test"], 10)
+        _, accuracy, _ = PackEvaluator(Network(), args.models).evaluate(weights, data["x_test"], data["y_test"])
         per_model = accuracy.mean(axis=1)
         seconds = time.perf_counter() - start
         print(f"{precision:15s} clean test accuracy {per_model.mean():.4f} +- {per_model.std():.4f} "

@@ -50,13 +50,13 @@ def main():
     import keras
     import numpy as np
 
-    from lesion.model.cnn import initial_pack_weights
+    from lesion.model.networks import Network
     from lesion.model.trainer import PackTrainer
 
     keras.config.set_dtype_policy(args.precision)
     k, batch = args.copies, 32
-    trainer = PackTrainer(k, batch, 1e-3)
-    weights = initial_pack_weights(range(k))
+    trainer = PackTrainer(Network(), k, batch, 1e-3)
+    weights = Network().initial_pack_weights(range(k))
     n = batch * args.steps
     labels = np.random.default_rng(1).integers(0, 10, (k, n)).astype(np.uint8)
     images = keras.ops.convert_to_tensor(np.random.default_rng(0).integers(0, 256, (n, 32, 32, 3), dtype=np.uint8))

@@ -34,11 +34,11 @@ def seconds_per_step(copies, args, images, measured, kernels="xla"):
     """Wall seconds of one training step of a pack of `copies`, after compilation."""
     import numpy as np
 
-    from lesion.model.cnn import initial_pack_weights
+    from lesion.model.networks import Network
     from lesion.model.trainer import PackTrainer
 
-    trainer = PackTrainer(copies, args.batch_size, 1e-3, kernels)
-    weights = initial_pack_weights(range(copies))
+    trainer = PackTrainer(Network(), copies, args.batch_size, 1e-3, kernels)
+    weights = Network().initial_pack_weights(range(copies))
     n = args.batch_size * (args.steps + 1)
     labels = np.random.default_rng(1).integers(0, 10, (copies, n)).astype(np.uint8)
     seeds = np.arange(copies)
@@ -61,12 +61,12 @@ def keras_fit_seconds_per_step(args, pixels):
     import keras
     import numpy as np
 
-    from lesion.model.cnn import build_cnn
+    from lesion.model.networks import Network
 
     n = args.batch_size * args.steps
     x = pixels[:n].astype("float32") / 255
     y = np.random.default_rng(1).integers(0, 10, n)
-    model = build_cnn()
+    model = Network().plain()
     model.compile(keras.optimizers.Adam(1e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"])
     model.fit(x, y, batch_size=args.batch_size, epochs=1, verbose=0)  # compiles the step
@@ -80,15 +80,15 @@ def evaluation_seconds(copies):
     import numpy as np
 
     from lesion.evaluation import PackEvaluator
-    from lesion.model.cnn import initial_pack_weights
+    from lesion.model.networks import Network
 
-    weights = initial_pack_weights(range(copies))
+    weights = Network().initial_pack_weights(range(copies))
     rng = np.random.default_rng(2)
     x_test, y_test = rng.integers(0, 256, (10_000, 32, 32, 3), dtype=np.uint8), rng.integers(0, 10, 10_000)
-    evaluator = PackEvaluator(copies)
-    evaluator.evaluate(weights, x_test, y_test, 10)
+    evaluator = PackEvaluator(Network(), copies)
+    evaluator.evaluate(weights, x_test, y_test)
     start = time.perf_counter()
-    evaluator.evaluate(weights, x_test, y_test, 10)
+    evaluator.evaluate(weights, x_test, y_test)
     return time.perf_counter() - start
 
 
@@ -113,6 +113,7 @@ def main():
 
     from lesion.backend import visible_gpus
     from lesion.bench import Bench
+    from lesion.model.networks import Network
 
     keras.config.set_dtype_policy(args.precision)
     pixels = np.random.default_rng(0).integers(0, 256, (STUDY_IMAGES, 32, 32, 3), dtype=np.uint8)
@@ -120,7 +121,7 @@ def main():
         copies = int(args.pack_size)
     else:  # what the train stage's pack_size: auto measures: probe steps on the GPU, one model on a CPU
         settings = {"batch_size": args.batch_size, "learning_rate": 1e-3, "kernels": "xla"}
-        copies = Bench(settings).capacity(pixels) if visible_gpus() else 1
+        copies = Bench(settings).capacity(Network(), pixels) if visible_gpus() else 1
     print(f"backend {args.backend}, pack size {copies}, precision {args.precision}, batch {args.batch_size}")
     images = keras.ops.convert_to_tensor(pixels)
     # Per configuration: ms per step (of the whole pack) and per model-step, s per model-epoch, models/s and

@@ -2,7 +2,8 @@
 
     python benchmarks/weights_decoding.py --pairs 45 --trials 50 --clean-trials 50
 
-Builds each model's weights from its seeded starting point (lesion.model.cnn.initial_weights) with its pair's two
+Builds each model's weights from its seeded starting point (lesion.model.networks.Network.initial_weights) with
+its pair's two
 classes' output weights shrunk (a planted lesion, so the decoders have something to find), then times what the
 weights stage does: the permutation-invariant features and the decoders (default weights params: 5 folds, 19
 shuffles). Writes a record to benchmarks/results/.
@@ -19,11 +20,11 @@ def lesioned_weights(pairs, trials, clean_trials):
     """(conditions, stacked weights) of clean_trials clean models and `trials` models of each of `pairs` pairs."""
     import numpy as np
 
-    from lesion.model.cnn import initial_pack_weights
+    from lesion.model.networks import Network
 
     classes = list(itertools.combinations(range(10), 2))[:pairs]
     conditions = ["clean"] * clean_trials + [f"{a}/{b}" for a, b in classes for _ in range(trials)]
-    weights = initial_pack_weights(range(len(conditions)))
+    weights = Network().initial_pack_weights(range(len(conditions)))
     for model, (a, b) in enumerate(np.repeat(classes, trials, axis=0), start=clean_trials):
         weights[8][model, :, [a, b]] *= 0.8
     return conditions, weights
@@ -41,10 +42,11 @@ def main():
         parser.error("--pairs must be between 2 and 45, the unordered pairs of 10 classes")
     from lesion.decoding.decoder import decode
     from lesion.decoding.features import layer_features
+    from lesion.model.networks import Network
 
     conditions, weights = lesioned_weights(args.pairs, args.trials, args.clean_trials)
     start = time.perf_counter()
-    features = layer_features(weights)
+    features = layer_features(weights, Network().kernel_layers)
     features_s = time.perf_counter() - start
     start = time.perf_counter()
     metrics, _ = decode(features, conditions, {"folds": args.folds, "permutations": args.permutations, "seed": 0})

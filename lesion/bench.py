@@ -6,10 +6,11 @@ size (packs that pad to the same size share one), and within a process the train
 device once.
 """
 
+import functools
+
 import numpy as np
 
 from lesion.errors import DeviceError, TrainingError
-from lesion.model.cnn import NUM_CLASSES
 
 
 def describe_models(ids):
@@ -47,24 +48,24 @@ class Bench:
         self.trainers, self.evaluators = {}, {}
         self.source = self.images = None
 
-    def trainer(self, copies):
+    def trainer(self, network, copies):
         from lesion.model.autodiff import copy_slots
         from lesion.model.trainer import PackTrainer
 
-        slots = copy_slots(copies)
-        if slots not in self.trainers:  # one compiled step per padded pack size (the last pack may be smaller)
-            self.trainers[slots] = PackTrainer(slots, self.params["batch_size"], self.params["learning_rate"],
-                                               self.params["kernels"])
-        return self.trainers[slots]
+        key = network, copy_slots(copies)
+        if key not in self.trainers:  # one compiled step per padded pack size (the last pack may be smaller)
+            self.trainers[key] = PackTrainer(network, key[1], self.params["batch_size"], self.params["learning_rate"],
+                                             self.params["kernels"])
+        return self.trainers[key]
 
-    def evaluator(self, copies):
+    def evaluator(self, network, copies):
         from lesion.evaluation import PackEvaluator
         from lesion.model.autodiff import copy_slots
 
-        slots = copy_slots(copies)
-        if slots not in self.evaluators:
-            self.evaluators[slots] = PackEvaluator(slots, self.params["kernels"])
-        return self.evaluators[slots]
+        key = network, copy_slots(copies)
+        if key not in self.evaluators:
+            self.evaluators[key] = PackEvaluator(network, key[1], self.params["kernels"])
+        return self.evaluators[key]
 
     def resident(self, x_train):
         """The training images on the device(s), moved once however many packs of this process train on them."""
@@ -74,8 +75,8 @@ class Bench:
             self.source, self.images = x_train, place(x_train, False)
         return self.images
 
-    def train(self, name, model_ids, labels, seeds, x_train, y_train, test, on_step=lambda: None):
-        """Train pack `name` (models `model_ids`, label rows `labels`, model seeds `seeds`) from their seeded
+    def train(self, name, model_ids, labels, seeds, network, x_train, y_train, test, on_step=lambda: None):
+        """Train pack `name` (models `model_ids` of `network`, label rows `labels`, model seeds `seeds`) from their seeded
         starting weights, on true labels `y_train` in the epochs train.schedule leaves uncorrupted; at the end of
         each epoch of `evaluated_epochs` evaluate every model on `test` (x_test, y_test) as the evaluate stage does.
 
@@ -89,7 +90,8 @@ class Bench:
 
         copies, (x_test, y_test) = len(model_ids), test
         epochs = self.params["epochs"]
-        evaluated, evaluator, evals = evaluated_epochs(epochs, self.params["eval_every"]), self.evaluator(copies), []
+        evaluated, evals = evaluated_epochs(epochs, self.params["eval_every"]), []
+        evaluator = self.evaluator(network, copies)
         # Evaluated in id order, as the evaluate stage reads a pack (the padding copies stay last).
         order = np.argsort(model_ids, kind="stable")
         slots_order = np.concatenate([order, np.arange(copies, evaluator.slots)]).astype(np.int32)
@@ -98,12 +100,12 @@ class Bench:
         def on_epoch(epoch, trainable):
             if epoch + 1 in evaluated:
                 in_id_order = [ops.take(w, slots_order, axis=0) for w in trainable]
-                loglik, accuracy, _ = evaluator.evaluate(in_id_order, x_test, y_test, NUM_CLASSES)
+                loglik, accuracy, _ = evaluator.evaluate(in_id_order, x_test, y_test)
                 evals.append(np.stack([loglik, accuracy], axis=1)[pack_order])
 
         try:
             weights, history = train_models(
-                self.trainer(copies), labels, self.resident(x_train), seeds, self.params["seed"], epochs,
+                self.trainer(network, copies), labels, self.resident(x_train), seeds, self.params["seed"], epochs,
                 true_labels=y_train, corrupted_epochs=corrupted_epochs(self.params["schedule"], epochs),
                 on_step=on_step, on_epoch=on_epoch)
         except FloatingPointError as error:
@@ -115,24 +117,25 @@ class Bench:
                 raise TrainingError(f"the device ran out of memory training {name} ({copies} copies): set "
                                     "train.pack_size to a smaller integer") from None
             raise
-        evals = np.stack(evals, axis=1) if evals else np.zeros((copies, 0, 2, NUM_CLASSES), np.float32)
+        evals = np.stack(evals, axis=1) if evals else np.zeros((copies, 0, 2, network.n_classes), np.float32)
         test_accuracy = np.full((copies, epochs), np.nan, np.float32)
-        counts = np.bincount(y_test, minlength=NUM_CLASSES)
+        counts = np.bincount(y_test, minlength=network.n_classes)
         test_accuracy[:, np.array(evaluated, int) - 1] = evals[:, :, 1] @ counts / counts.sum()
         history = np.concatenate([history, test_accuracy[..., None]], axis=-1).astype(np.float32)
         return weights, history, evals.astype(np.float32)
 
-    def evaluate(self, model_ids, weights, x_test, y_test, n_classes):
-        """(model_ids, (loglik_bits, accuracy, mean_prob)) of a pack's models, `weights` stacked over them in the
-        order of `model_ids` (lesion.evaluation)."""
-        return model_ids, self.evaluator(len(model_ids)).evaluate(weights, x_test, y_test, n_classes)
+    def evaluate(self, model_ids, weights, network, x_test, y_test):
+        """(model_ids, (loglik_bits, accuracy, mean_prob)) of a pack's models of `network`, `weights` stacked over
+        them in the order of `model_ids` (lesion.evaluation)."""
+        return model_ids, self.evaluator(network, len(model_ids)).evaluate(weights, x_test, y_test)
 
-    def capacity(self, x_train):
+    def capacity(self, network, x_train):
         """Copies a pack can hold on this process's GPU(s), measured by probe steps (lesion.pack_size)."""
         from lesion.model.autodiff import copy_device_count
         from lesion.pack_size import measured_capacity, memory_gauge, probe_step
 
-        run_step = probe_step(self.trainer, self.resident(x_train), self.params["batch_size"])
+        run_step = probe_step(functools.partial(self.trainer, network), self.resident(x_train),
+                              self.params["batch_size"])
         try:
             return measured_capacity(run_step, memory_gauge(), copy_device_count())
         except Exception as error:

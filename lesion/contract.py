@@ -20,7 +20,7 @@ import pandas as pd
 from lesion.errors import DamagedPackError, InputError, one_line
 from lesion.files import remove, save_csv, save_npz, save_text
 
-DATASET = Path("data/cifar10.npz")
+DATA_DIR = Path("data")  # data/<data.dataset>.npz: the dataset (`dataset_file`)
 LABELS_DIR = Path("data/labels")
 MANIFEST = LABELS_DIR / "manifest.csv"
 LABELS = LABELS_DIR / "labels.npz"
@@ -59,7 +59,7 @@ VIS_INDEX = VIS / "index.html"  # the visualize stage's own gallery, linked (nev
 
 # The stage that writes each artifact (dvc.yaml's outs), named when an input is missing.
 WRITER = {
-    DATASET: "download", MANIFEST: "corrupt", LABELS: "corrupt", MODELS_DIR: "train", CURVES: "train",
+    MANIFEST: "corrupt", LABELS: "corrupt", MODELS_DIR: "train", CURVES: "train",
     PER_CLASS: "evaluate", CONFUSION: "evaluate", PER_CLASS_EPOCHS: "evaluate", EFFECTS_BY_EPOCH: "epochs",
     WEIGHT_DECODING: "weights", DECODING: "weights", EVAL_METRICS: "evaluate", WELCH: "stats", VS_CLEAN: "stats",
     KL: "stats", SUMMARY: "stats", SIGNIFICANT: "stats", LESION_EFFECTS: "stats", LESION_ROWS: "stats",
@@ -96,27 +96,38 @@ TABLE_COLUMNS = {WELCH: EFFECT_COLUMNS, VS_CLEAN: EFFECT_COLUMNS, KL: KL_COLUMNS
 SIX_DIGITS = "%.6g"  # floats of the git-tracked tables: short, stable diffs
 
 
+def writer(path):
+    """The stage that writes `path` (a dataset file is the download stage's)."""
+    path = Path(path)
+    return "download" if path.parent == DATA_DIR and path.suffix == ".npz" else WRITER[path]
+
+
 def require(path):
     """Fail with one line naming a missing input and the stage that writes it."""
     if not Path(path).exists():
-        raise InputError(f"{path} is missing: run the earlier stages first (dvc repro {WRITER[Path(path)]})")
+        raise InputError(f"{path} is missing: run the earlier stages first (dvc repro {writer(path)})")
 
 
 def require_columns(path, table, columns):
     missing = [column for column in columns if column not in table.columns]
     if missing:
-        raise InputError(f"{path} lacks columns {missing}: rerun dvc repro {WRITER[Path(path)]}")
+        raise InputError(f"{path} lacks columns {missing}: rerun dvc repro {writer(path)}")
 
 
-# The dataset: images (N, 32, 32, 3) uint8, labels (N,) uint8, class names in label order.
+# The dataset data/<data.dataset>.npz: images (N, H, W, C) uint8, labels (N,) uint8, class names in label order.
 
 
-def write_dataset(arrays, path=DATASET):
+def dataset_file(name):
+    return DATA_DIR / f"{name}.npz"
+
+
+def write_dataset(arrays, path):
     save_npz(path, **{key: arrays[key] for key in DATASET_ARRAYS})
 
 
-def read_dataset(*keys, path=DATASET):
-    """The named arrays of the dataset (class names as a list of str)."""
+def read_dataset(name, *keys):
+    """The named arrays of dataset `name` (data.dataset; class names as a list of str)."""
+    path = dataset_file(name)
     require(path)
     with np.load(path) as data:
         arrays = {key: data[key] for key in keys}
@@ -227,13 +238,16 @@ def read_labels():
 # Trained packs: data/models/pack_<index>.npz, one per pack the train stage trained together. Each is a plain numpy
 # .npz archive (np.load reads it) holding, for its K models:
 #   model_ids (K,) int      the models' ids in data/labels/manifest.csv when the pack was last written
-#   keys      (K,) str      each model's identity (lesion.model.model_keys: code, train params, seed, label set)
+#   keys      (K,) str      each model's identity (lesion.model.model_keys: code, train params, network, images,
+#             seed, label set)
 #   history   (K, epochs, 3) float32, per epoch: mean training loss, training accuracy, test accuracy (NaN in
 #             epochs not evaluated)
 #   evals     (K, E, 2, classes) float32: per-class loglik_bits and accuracy on the test set after each of the E
 #             epochs of eval_epochs (train.eval_every), the evaluate stage's computation
 #   eval_epochs (E,) int32  those epochs, counted from 1
-#   w0..w9    the weights, stacked over the K models, in lesion.model.cnn.WEIGHT_SPECS order
+#   w0..wN    the weights, stacked over the K models, in the network's weight_specs order
+#   network   str           the network they are weights of (lesion.model.networks.Network.to_dict as JSON:
+#             model, image_shape, n_classes, width)
 #   checksum  sha256 of all of the above
 # `load_model(model_id)` (lesion.models) turns one model back into a plain Keras model.
 
@@ -246,6 +260,7 @@ class Pack:
     weights: list
     evals: np.ndarray = None  # None: no epoch evaluated
     eval_epochs: np.ndarray = None
+    network: dict = None  # lesion.model.networks.Network.to_dict()
 
     def __post_init__(self):
         if self.evals is None:
@@ -255,7 +270,7 @@ class Pack:
     def subset(self, copies, model_ids):
         """The pack of these copies only, renamed to `model_ids`."""
         return Pack(np.asarray(model_ids), self.keys[copies], self.history[copies], [w[copies] for w in self.weights],
-                    self.evals[copies], self.eval_epochs)
+                    self.evals[copies], self.eval_epochs, self.network)
 
 
 PACK_READ_ERRORS = (zipfile.BadZipFile, EOFError, ValueError, OSError, KeyError, zlib.error)
@@ -275,13 +290,19 @@ def pack_checksum(pack):
     for array in [pack.model_ids, pack.keys, pack.history, pack.evals, pack.eval_epochs, *pack.weights]:
         array = np.ascontiguousarray(array)
         digest.update(str((array.dtype.str, array.shape)).encode() + array.tobytes())
+    digest.update(network_text(pack.network).encode())
     return digest.hexdigest()
+
+
+def network_text(network):
+    return json.dumps(network, sort_keys=True)
 
 
 def write_pack(path, pack):
     weights = {f"w{i}": w for i, w in enumerate(pack.weights)}
     save_npz(path, model_ids=pack.model_ids, keys=pack.keys, history=pack.history, evals=pack.evals,
-             eval_epochs=pack.eval_epochs, checksum=pack_checksum(pack), **weights)
+             eval_epochs=pack.eval_epochs, network=np.array(network_text(pack.network)),
+             checksum=pack_checksum(pack), **weights)
 
 
 def read_pack(path):
@@ -290,7 +311,7 @@ def read_pack(path):
         with np.load(path) as data:
             count = sum(name.startswith("w") for name in data.files)
             pack = Pack(data["model_ids"], data["keys"], data["history"], [data[f"w{i}"] for i in range(count)],
-                        data["evals"], data["eval_epochs"])
+                        data["evals"], data["eval_epochs"], json.loads(str(data["network"])))
             stored = str(data["checksum"])
     except PACK_READ_ERRORS as error:
         raise DamagedPackError(path, one_line(error)) from None
@@ -324,7 +345,8 @@ def check_packs(manifest):
 def read_weights(model_ids):
     """Trained weights of `model_ids`, stacked over them in that order, read from the packs that hold them.
 
-    Returns (model_ids, weights): weights[i] has shape (len(model_ids),) + WEIGHT_SPECS[i] shape.
+    Returns (model_ids, weights, network): weights[i] has shape (len(model_ids),) + the network's weight_specs[i]
+    shape; network is the packs' Network.to_dict().
     """
     wanted = np.asarray(model_ids)
     packs = [read_pack(path) for path in pack_files() if np.isin(read_pack_ids(path), wanted).any()]
@@ -334,32 +356,50 @@ def read_weights(model_ids):
     if missing:
         raise InputError(f"models {missing[:5]} are not in {MODELS_DIR}: train them first (dvc repro train)")
     order = [position[m] for m in wanted]
-    return wanted, [np.concatenate(stack)[order] for stack in zip(*(pack.weights for pack in packs))]
+    network = study_network(packs)
+    return wanted, [np.concatenate(stack)[order] for stack in zip(*(pack.weights for pack in packs))], network
+
+
+def study_network(packs):
+    """The network every one of `packs` holds; an error when they disagree (a study trains one network)."""
+    networks = {network_text(pack.network) for pack in packs}
+    if len(networks) > 1:
+        raise InputError(f"{MODELS_DIR} holds packs of different networks ({', '.join(sorted(networks))}): rerun "
+                         "dvc repro train")
+    return json.loads(networks.pop()) if networks else None
 
 
 # The shown models: data/vis/models.npz holds `labels` (what the gallery calls each model: "clean",
-# "automobile/truck swapped") and the weights w0..w9 stacked over those models in that order. No model ids: ids
-# shift when trials are added, and the visualize stage must rerun only when the shown models really change.
+# "automobile/truck swapped"), `network` (as a pack's) and the weights w0..wN stacked over those models in that
+# order. No model ids: ids shift when trials are added, and the visualize stage must rerun only when the shown
+# models really change.
 
 
-def write_vis_models(labels, weights):
-    save_npz(VIS_MODELS, labels=np.array(labels, dtype=str), **{f"w{i}": w for i, w in enumerate(weights)})
+def write_vis_models(labels, weights, network):
+    save_npz(VIS_MODELS, labels=np.array(labels, dtype=str), network=np.array(network_text(network)),
+             **{f"w{i}": w for i, w in enumerate(weights)})
 
 
 def read_vis_models():
-    """(labels, weights) of the shown models: weights[i] has shape (len(labels),) + WEIGHT_SPECS[i] shape."""
-    from lesion.model.cnn import WEIGHT_SPECS
+    """(labels, weights, network) of the shown models: weights[i] has shape (len(labels),) + the network's
+    weight_specs[i] shape, network a lesion.model.networks.Network."""
+    from lesion.model.networks import Network
 
     require(VIS_MODELS)
-    with np.load(VIS_MODELS) as data:
-        labels = [str(label) for label in data["labels"]]
-        weights = [data[f"w{i}"] for i in range(len(WEIGHT_SPECS)) if f"w{i}" in data.files]
+    try:
+        with np.load(VIS_MODELS) as data:
+            labels = [str(label) for label in data["labels"]]
+            network = Network.from_dict(json.loads(str(data["network"])))
+            weights = [data[f"w{i}"] for i in range(len(network.weight_specs)) if f"w{i}" in data.files]
+    except (KeyError, ValueError, TypeError) as error:
+        raise InputError(f"{VIS_MODELS} is not the vis_models stage's ({one_line(error)}): rerun dvc repro "
+                         "vis_models") from None
     shapes = [tuple(w.shape) for w in weights]
-    expected = [(len(labels),) + shape for _, _, shape in WEIGHT_SPECS]
+    expected = [(len(labels),) + shape for _, _, shape in network.weight_specs]
     if not labels or shapes != expected:
-        raise InputError(f"{VIS_MODELS} holds weights of shapes {shapes} for {len(labels)} models, not the CNN's: "
-                         "rerun dvc repro vis_models")
-    return labels, weights
+        raise InputError(f"{VIS_MODELS} holds weights of shapes {shapes} for {len(labels)} models, not the "
+                         f"{network.model}'s: rerun dvc repro vis_models")
+    return labels, weights, network
 
 
 # Evaluation: per_class.csv (one row per model and class, models in id order, classes in the dataset's order),

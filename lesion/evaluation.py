@@ -12,7 +12,9 @@ from keras import ops
 from tqdm import tqdm
 
 from lesion import contract
+from lesion.errors import InputError
 from lesion.model import autodiff
+from lesion.model.networks import Network
 from lesion.model.packed import PackedForward
 
 EPSILON = 1e-7
@@ -29,14 +31,14 @@ class PackEvaluator:
     weights of up to `slots` copies and returns as many rows.
     """
 
-    def __init__(self, copies, kernels="xla"):
-        self.slots = autodiff.copy_slots(copies)
-        self.forward = PackedForward(self.slots, kernels, dtype="float32")
+    def __init__(self, network, copies, kernels="xla"):
+        self.slots, self.n_classes = autodiff.copy_slots(copies), network.n_classes
+        self.forward = PackedForward(network, self.slots, kernels, dtype="float32")
         self.probabilities = autodiff.compile(self._probabilities, copy_axes=(True, False), out_copy_axes=True)
         self.sums = autodiff.compile(self._sums, copy_axes=(True, False, False), out_copy_axes=(True, True, True))
 
     def _probabilities(self, weights, images):
-        """Clipped class probabilities (K, N, C) of every copy on the same uint8 images (N, 32, 32, 3)."""
+        """Clipped class probabilities (K, N, C) of every copy on the same uint8 images (N, H, W, channels)."""
         batch = self.forward.batch(self.forward.prepare(images), copies=weights[0].shape[0])
         logits = self.forward.logits(weights, batch)
         return ops.clip(ops.softmax(ops.cast(logits, "float32"), axis=-1), EPSILON, 1 - EPSILON)
@@ -61,11 +63,11 @@ class PackEvaluator:
         return np.concatenate([ops.convert_to_numpy(self.probabilities(weights, shared(x_test, start, starts.step)))
                                for start in starts], axis=1)[:copies]
 
-    def evaluate(self, weights, x_test, y_test, n_classes):
+    def evaluate(self, weights, x_test, y_test):
         """(loglik_bits (K, C), accuracy (K, C), mean_prob (K, C, C)) of stacked `weights`."""
         copies, starts = len(weights[0]), self.batches(len(x_test))
         weights = self.place(weights)
-        onehot = np.eye(n_classes, dtype=np.float32)[y_test]
+        onehot = np.eye(self.n_classes, dtype=np.float32)[y_test]
         totals = None
         for start in starts:
             batch = self.sums(weights, shared(x_test, start, starts.step), shared(onehot, start, starts.step))
@@ -94,9 +96,9 @@ def evaluate_study(executor, n_models, x_test, y_test, class_names):
         for path in paths:
             pack = pack_in_id_order(path)
             epochs.append(epoch_rows(pack, class_names))
-            yield path.stem, (pack.model_ids, pack.weights)
+            yield path.stem, (pack.model_ids, pack.weights, checked_network(pack, path, x_test, n_classes))
 
-    for _, (ids, results) in tqdm(executor.run("evaluate", jobs(), (x_test, y_test, n_classes)), total=len(paths),
+    for _, (ids, results) in tqdm(executor.run("evaluate", jobs(), (x_test, y_test)), total=len(paths),
                                   desc="evaluate", unit="pack"):
         loglik[ids], accuracy[ids], mean_prob[ids] = results
     per_class = pd.DataFrame({
@@ -123,6 +125,16 @@ def epoch_rows(pack, class_names):
         "loglik_bits": evals[:, :, 0, :].ravel(),
         "accuracy": evals[:, :, 1, :].ravel(),
     })
+
+
+def checked_network(pack, path, x_test, n_classes):
+    """The pack's network, if it fits the dataset's test images and classes; an error naming the stage to rerun
+    otherwise (models of another dataset)."""
+    network = Network.from_dict(pack.network)
+    if network.image_shape != x_test.shape[1:] or network.n_classes != n_classes:
+        raise InputError(f"{path} holds {network.describe()}, the dataset has {'x'.join(map(str, x_test.shape[1:]))} "
+                         f"images of {n_classes} classes: rerun dvc repro train")
+    return network
 
 
 def pack_in_id_order(path):

@@ -60,8 +60,8 @@ class LocalExecutor:
         self.device = device_name() + (f", copies sharded over {self.devices} devices" if self.devices > 1 else "")
         self.bench = Bench(self.params)
 
-    def capacity(self, x_train):
-        return self.bench.capacity(x_train)
+    def capacity(self, network, x_train):
+        return self.bench.capacity(network, x_train)
 
     counts_steps = True  # run's on_step is called at every training step
 
@@ -137,8 +137,8 @@ class RayExecutor:
         # Resources given to ray.remote itself, so that GPU tasks get Ray's max_calls=1 (a fresh worker per pack).
         self.task = self.ray.remote(max_retries=TASK_RETRIES, **resource)(run_on_worker)
 
-    def capacity(self, x_train):
-        return self.result(self.task.remote(self.params, "capacity", x_train), "the memory probe")
+    def capacity(self, network, x_train):
+        return self.result(self.task.remote(self.params, "capacity", network, x_train), "the memory probe")
 
     counts_steps = False  # Ray reports no single steps: the caller counts finished packs
 

@@ -146,11 +146,11 @@ def memory_gauge():
 
 def probe_step(make_trainer, images, batch_size):
     """run_step for `measured_capacity`: one training step of a fresh pack of `copies` on the real images."""
-    from lesion.model.cnn import initial_pack_weights
 
     def run_step(copies):
         seeds = np.arange(copies)
         labels = np.zeros((copies, batch_size), np.uint8)  # one batch per copy: one step
-        make_trainer(copies).train(initial_pack_weights(seeds), labels, images, seeds, 0, 1)
+        trainer = make_trainer(copies)
+        trainer.train(trainer.network.initial_pack_weights(seeds), labels, images, seeds, 0, 1)
 
     return run_step

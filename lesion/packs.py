@@ -20,7 +20,7 @@ from lesion.errors import DamagedPackError, InputError, ParamsError, TrainingErr
 from lesion.executors import executor_line
 from lesion.files import remove, stale_temporaries
 from lesion.model import model_keys
-from lesion.model.cnn import NUM_CLASSES
+from lesion.model.packed import pallas_fits
 from lesion.pack_size import CPU_PACK_SIZE, balanced_pack_size
 
 
@@ -56,11 +56,17 @@ def free_pack_paths(count):
     return paths
 
 
-def check_inputs(params, labels):
+def check_inputs(params, labels, network, x_train):
     """What would otherwise fail deep in training, or be misreported as a diverged loss."""
-    if len(labels) and labels.max_label() >= NUM_CLASSES:
-        raise InputError(f"{contract.LABELS} holds label {labels.max_label()}, outside 0..{NUM_CLASSES - 1}: rerun "
+    if len(labels) and labels.max_label() >= network.n_classes:
+        raise InputError(f"{contract.LABELS} holds label {labels.max_label()}, outside 0..{network.n_classes - 1}: "
+                         "rerun dvc repro corrupt")
+    if labels.n_images != len(x_train):
+        raise InputError(f"{contract.LABELS} labels {labels.n_images} images, the dataset has {len(x_train)}: rerun "
                          "dvc repro corrupt")
+    if params["kernels"] == "pallas" and not pallas_fits(network):
+        raise ParamsError(f"train.kernels: pallas is written for tutorial_cnn on 32x32x3 images, not "
+                          f"{network.describe()}: set train.kernels: xla")
     schedule = params["schedule"]
     if schedule["corrupt_from"] >= params["epochs"]:
         raise ParamsError(f"train.schedule.corrupt_from {schedule['corrupt_from']} is not an epoch of the "
@@ -102,27 +108,28 @@ def plan_packs(manifest, pack_size):
     return [order[i : i + pack_size] for i in range(0, len(order), pack_size)]
 
 
-def train_all(executor, manifest, labels, x_train, y_train, test):
-    """Train every model of the manifest that is not finished already, on `executor` (lesion.executors, whose
+def train_all(executor, manifest, labels, network, x_train, y_train, test):
+    """Train every model of the manifest that is not finished already, models of `network`
+    (lesion.model.networks), on `executor` (lesion.executors, whose
     params are the train params with the backend resolved); `y_train` are the true labels (train.schedule), `test`
     (x_test, y_test) is evaluated after the epochs train.eval_every names. Return (history (models, epochs, 3):
     training loss, training accuracy, test accuracy; the pack size)."""
     params = executor.params
-    check_inputs(params, labels)
+    check_inputs(params, labels, network, x_train)
     sweep_temporaries()
     seeds, ids = manifest.seed.to_numpy(), manifest.model_id.to_numpy()
     if len(ids) and ids.max() >= len(labels):
         raise InputError(f"{contract.MANIFEST} has model {ids.max()}, {contract.LABELS} label sets of {len(labels)} "
                          "models only: rerun dvc repro corrupt")
-    keys = model_keys(params, seeds, (labels.row(m) for m in ids))
+    keys = model_keys(params, network, x_train, seeds, (labels.row(m) for m in ids))
     histories = reuse_finished(keys, ids)
     todo = manifest[~manifest.model_id.isin(list(histories))]
-    pack_size = choose_pack_size(params["pack_size"], len(todo), executor, x_train)
+    pack_size = choose_pack_size(params["pack_size"], len(todo), executor, network, x_train)
     packs = plan_packs(todo, pack_size)
     paths = {path.stem: path for path in free_pack_paths(len(packs))}
     steps = params["epochs"] * (labels.n_images // params["batch_size"])
-    print(f"{len(manifest)} models on {executor_line(executor)}: {len(histories)} already trained, "
-          f"{len(todo)} to train in {len(packs)} packs of {pack_size}", flush=True)
+    print(f"{len(manifest)} models of {network.describe()} on {executor_line(executor)}: {len(histories)} already "
+          f"trained, {len(todo)} to train in {len(packs)} packs of {pack_size}", flush=True)
     jobs = (((name, pack_ids), (name, pack_ids, labels.rows(pack_ids), seeds[pack_ids])) for name, pack_ids in
             zip(paths, packs))
     # One writer thread saves each finished pack while the next one trains, so the accelerator never waits on
@@ -134,11 +141,11 @@ def train_all(executor, manifest, labels, x_train, y_train, test):
         writes = []
         evaluated = np.array(evaluated_epochs(params["epochs"], params["eval_every"]), np.int32)
         for (name, pack_ids), (weights, history, evals) in executor.run(
-                "train", jobs, (x_train, y_train, test), on_step=lambda tag: bar.update(len(tag[1]))):
+                "train", jobs, (network, x_train, y_train, test), on_step=lambda tag: bar.update(len(tag[1]))):
             if not executor.counts_steps:
                 bar.update(len(pack_ids) * steps)
             check_writes(writes)
-            pack = contract.Pack(pack_ids, keys[pack_ids], history, weights, evals, evaluated)
+            pack = contract.Pack(pack_ids, keys[pack_ids], history, weights, evals, evaluated, network.to_dict())
             writes.append(writer.submit(write_pack, paths[name], pack))
             histories.update(zip(pack_ids.tolist(), history))
         for write in writes:
@@ -146,11 +153,11 @@ def train_all(executor, manifest, labels, x_train, y_train, test):
     return np.stack([histories[i] for i in ids]), pack_size
 
 
-def choose_pack_size(setting, n_models, executor, x_train):
+def choose_pack_size(setting, n_models, executor, network, x_train):
     """train.pack_size: an integer (at most the models to train), or `auto`: one model at a time on a CPU, and on
     GPUs packs as even as possible of what the measured memory holds (lesion.pack_size)."""
     if setting != "auto":
         return max(1, min(setting, n_models))
     if not executor.on_gpu or n_models == 0:
         return CPU_PACK_SIZE
-    return balanced_pack_size(n_models, executor.capacity(x_train), executor.devices)
+    return balanced_pack_size(n_models, executor.capacity(network, x_train), executor.devices)

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import yaml
 
+from lesion.data.datasets import DATASETS
 from lesion.errors import ParamsError
+from lesion.model.networks import MODELS
 
 PARAMS_FILE = Path("params.yaml")
 
@@ -72,6 +74,16 @@ class Choice:
         return value in self.options
 
 
+class OptionalText:
+    """Empty (YAML null: the default) or a non-empty string."""
+
+    def __init__(self, empty_means):
+        self.expected = f"empty ({empty_means}) or a non-empty string"
+
+    def accepts(self, value):
+        return value is None or Text().accepts(value)
+
+
 class AutoOr:
     """The word 'auto' or a value of `rule`."""
 
@@ -92,9 +104,23 @@ class AllOr:
         return value == "all" or self.rule.accepts(value)
 
 
+def is_class_name(value):
+    """A class name as YAML reads it: a string, or an integer for a digit class (MNIST's 3 is the class '3')."""
+    return isinstance(value, str) or is_integer(value)
+
+
 def is_pair_list(value):
-    return isinstance(value, list) and all(isinstance(p, list) and len(p) == 2 and all(isinstance(n, str) for n in p)
+    return isinstance(value, list) and all(isinstance(p, list) and len(p) == 2 and all(map(is_class_name, p))
                                            for p in value)
+
+
+class ClassList:
+    """A list of at least two class names (checked against the dataset where it is read, lesion.data.labels)."""
+
+    expected = "a list of at least two class names"
+
+    def accepts(self, value):
+        return isinstance(value, list) and len(value) >= 2 and all(map(is_class_name, value))
 
 
 class Pairs:
@@ -138,18 +164,27 @@ class Schedule:
 # section -> key -> (rule, meaning). The order is params.yaml's.
 SCHEMA = {
     "data": {
-        "url": (Text(), "the archive: http(s) URL, file:// URL or local path"),
-        "verify": (Boolean(), "check every batch file's md5 against the official release"),
+        "dataset": (Choice(*DATASETS), "the images and classes: data/<dataset>.npz"),
+        "url": (OptionalText("the dataset's official location"),
+                "a mirror: http(s) URL, file:// URL or local path (of the archive, or for MNIST and Fashion-MNIST "
+                "of the folder of their four files)"),
+        "verify": (Boolean(), "check every downloaded file's md5 against the official release"),
     },
     "corrupt": {
         "trials": (Integer(2), "label sets (models) per pair; the statistics need two"),
         "clean_trials": (Integer(2), "clean baseline models"),
         "fraction": (Number(0, 1, open_low=True), "share of each class of a pair relabeled as the other"),
         "seed": (Integer(0), "base of every model's seed"),
-        "pairs": (Pairs(of_study=True), "the swapped pairs: 'all' 45 unordered pairs, {sample: N} N of them drawn "
-                                         "by corrupt.seed (a larger N keeps the smaller's), or a list"),
+        "classes": (AllOr(ClassList()), "the classes pairs are made of ('all' or a list); every class is still "
+                                        "trained and tested"),
+        "pairs": (Pairs(of_study=True), "the swapped pairs: 'all' unordered pairs of corrupt.classes (45 of "
+                                         "CIFAR-10's 10), {sample: N} N of them drawn by corrupt.seed (a larger N "
+                                         "keeps the smaller's), or a list"),
     },
     "train": {
+        "model": (Choice(*MODELS), "the network: tutorial_cnn (the paper's), wide_cnn (its channels times "
+                                   "train.width) or top_down (coarse-to-fine, multi-resolution)"),
+        "width": (Number(0, open_low=True), "wide_cnn's channel multiplier (the other models ignore it)"),
         "backend": (Choice("auto", "tensorflow", "jax", "torch"),
                     "Keras backend (only speed differs): auto = jax on a GPU, tensorflow on a CPU"),
         "device": (Choice("auto", "gpu", "cpu"),

@@ -53,13 +53,16 @@ def answered_arguments(main):
 def run_stage(main, outputs=(), transactional=True):
     """Run a stage's main(); on failure remove `outputs`, print one line and exit 1.
 
-    `transactional`: every output written through lesion.files appears at the end, together (the train stage,
-    whose packs must persist one by one, opts out).
+    `outputs`: the paths, or a function that names them from the params (the dataset's file). `transactional`:
+    every output written through lesion.files appears at the end, together (the train stage, whose packs must
+    persist one by one, opts out).
     """
     if main.__module__ == "__main__" and answered_arguments(main):
         return
-    sweep_temporaries(outputs)
+    named, outputs = outputs, []
     try:
+        outputs = list(named() if callable(named) else named)
+        sweep_temporaries(outputs)
         with output_transaction() if transactional else nullcontext():
             main()
     except (Exception, KeyboardInterrupt) as error:

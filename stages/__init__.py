@@ -1,1 +1,1 @@
-"""Pipeline stages of the CIFAR-10 lesion study; each runs as ``python -m stages.<name>``."""
+"""Pipeline stages of the lesion study; each runs as ``python -m stages.<name>``."""

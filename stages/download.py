@@ -1,15 +1,21 @@
-"""Stage `download`: fetch the CIFAR-10 python archive (data.url), verify its files (data.verify), write
-data/cifar10.npz."""
+"""Stage `download`: fetch the dataset data.dataset names (from its official location, or the mirror at data.url),
+verify its files (data.verify), write data/<data.dataset>.npz (lesion.data.datasets)."""
 
 from lesion import contract, params
-from lesion.data.cifar10 import download
+from lesion.data import datasets
 from lesion.stage import run_stage
+
+
+def output():
+    return [contract.dataset_file(params.load("data")["dataset"])]
 
 
 def main():
     settings = params.load("data")
-    download(settings["url"], settings["verify"])
+    name = settings["dataset"]
+    url = settings["url"] or datasets.official_url(name)
+    datasets.download(name, url, settings["verify"], contract.dataset_file(name))
 
 
 if __name__ == "__main__":
-    run_stage(main, outputs=[contract.DATASET])
+    run_stage(main, outputs=output)

@@ -15,7 +15,7 @@ def main():
     executor = start_executor(dict(params.load("train"), precision="float32"))
     manifest = contract.read_manifest()
     contract.check_packs(manifest)  # a model in no pack would otherwise read as a perfect score of 0 bits
-    data = contract.read_dataset("x_test", "y_test", "class_names")
+    data = contract.read_dataset(params.load("data")["dataset"], "x_test", "y_test", "class_names")
     from lesion.evaluation import accuracy_metrics, evaluate_study
 
     print(f"evaluating {len(manifest)} models on {executor_line(executor)}", flush=True)

@@ -9,6 +9,7 @@ from lesion.report.page import write_report
 from lesion.report.provenance import provenance
 from lesion.report.tables import plot_data
 from lesion.files import atomic_folder
+from lesion.models import study_network
 from lesion.stage import run_stage
 from lesion.stats.power import study_power, trials_per_pair
 from lesion.study import load_study
@@ -39,7 +40,7 @@ def main():
         "epoch_heatmaps.png": lambda: over_training.epoch_heatmaps(by_epoch, study.classes, summary["alpha"]),
         "weight_embedding.png": lambda: decoding.embedding_figure(decoded),
         "weight_confusion.png": lambda: decoding.confusion_figure(decoded, decoder),
-        "architecture.png": figures.architecture_figure,
+        "architecture.png": lambda: figures.architecture_figure(study_network()),
     }
     if not curves:
         del drawings["training.png"]

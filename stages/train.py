@@ -16,15 +16,19 @@ def main():
     executor = start_executor(params.load("train"))
     from lesion.packs import train_all
 
+    from lesion.model.networks import network_for
+
     manifest, labels = contract.read_manifest(), contract.read_labels()
-    data = contract.read_dataset("x_train", "y_train", "x_test", "y_test")
-    history, pack_size = train_all(executor, manifest, labels, data["x_train"], data["y_train"],
+    data = contract.read_dataset(params.load("data")["dataset"], "x_train", "y_train", "x_test", "y_test",
+                                 "class_names")
+    network = network_for(executor.params, data["x_train"].shape[1:], len(data["class_names"]))
+    history, pack_size = train_all(executor, manifest, labels, network, data["x_train"], data["y_train"],
                                    (data["x_test"], data["y_test"]))
     contract.write_curves(manifest, history)
     settings = executor.params
     contract.write_train_run({"backend": settings["backend"], "device": executor.device, "precision":
                               settings["precision"], "epochs": settings["epochs"], "pack_size": pack_size,
-                              "executor": settings["executor"]})
+                              "executor": settings["executor"], "network": network.to_dict()})
 
 
 if __name__ == "__main__":

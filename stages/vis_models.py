@@ -14,8 +14,8 @@ def main():
     manifest = contract.read_manifest()
     ids, labels = select_models(manifest, settings)
     contract.check_packs(manifest)
-    _, weights = contract.read_weights(ids)
-    contract.write_vis_models(labels, weights)
+    _, weights, network = contract.read_weights(ids)
+    contract.write_vis_models(labels, weights, network)
     print(f"wrote {contract.VIS_MODELS}: " + ", ".join(f"{label} (model {i})" for i, label in zip(ids, labels)))
 
 

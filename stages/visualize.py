@@ -14,13 +14,13 @@ from lesion.stage import run_stage
 def main():
     settings = params.load("visualize")
     backend = start_backend(params.load("train"))
-    labels, weights = contract.read_vis_models()
-    data = contract.read_dataset("x_test", "y_test", "class_names")
+    labels, weights, network = contract.read_vis_models()
+    data = contract.read_dataset(params.load("data")["dataset"], "x_test", "y_test", "class_names")
     from lesion.featvis.gallery import draw_gallery
 
     print(f"visualizing {len(labels)} models on {backend}, {device_name()}: " + ", ".join(labels), flush=True)
     with atomic_folder(contract.VIS) as folder:
-        draw_gallery(weights, labels, data, settings, folder)
+        draw_gallery(network, weights, labels, data, settings, folder)
 
 
 if __name__ == "__main__":

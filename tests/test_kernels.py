@@ -18,7 +18,7 @@ import pytest
 from jax import lax
 
 from lesion.model import kernels
-from lesion.model.cnn import initial_pack_weights
+from lesion.model.networks import Network
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow
@@ -40,7 +40,7 @@ def inputs(seed=0):
     rng = np.random.default_rng(seed)
     images = rng.integers(0, 256, (N, 32, 32, 3), dtype=np.uint8)
     index = rng.integers(0, N, (K, B)).astype(np.int32)
-    weights = initial_pack_weights([1, 2])
+    weights = Network().initial_pack_weights([1, 2])
     params = [jnp.asarray(weights[0]), jnp.asarray(weights[1]) + 0.01, jnp.asarray(weights[2]),
               jnp.asarray(weights[3]) + 0.01]
     return jnp.asarray(images), jnp.asarray(index), params, rng
@@ -136,7 +136,7 @@ def test_the_kernels_lower_for_a_gpu_through_triton(monkeypatch):
 TRAINER = r"""
 import numpy as np, keras
 from lesion.evaluation import PackEvaluator
-from lesion.model.cnn import initial_pack_weights
+from lesion.model.networks import Network
 from lesion.model.trainer import PackTrainer
 
 rng = np.random.default_rng(5)
@@ -144,9 +144,9 @@ images = rng.integers(0, 256, (24, 32, 32, 3), dtype=np.uint8)
 labels, y_test = rng.integers(0, 10, (2, 16)).astype(np.uint8), rng.integers(0, 10, 12)
 seeds = np.array([3, 4])
 for kernels in ("xla", "pallas"):
-    weights, history = PackTrainer(2, 8, 1e-3, kernels).train(initial_pack_weights(seeds), labels,
+    weights, history = PackTrainer(Network(), 2, 8, 1e-3, kernels).train(Network().initial_pack_weights(seeds), labels,
                                                                keras.ops.convert_to_tensor(images), seeds, 0, 1)
-    results = PackEvaluator(2, kernels).evaluate(weights, images[:12], y_test, 10)
+    results = PackEvaluator(Network(), 2, kernels).evaluate(weights, images[:12], y_test)
     np.savez(f"{kernels}.npz", *weights, history=history, loglik=results[0], mean_prob=results[2])
 """
 

@@ -70,5 +70,5 @@ def test_repro_then_nothing_then_only_corrupt_and_downstream(dvc_project):
     # DVC skips visualize.
     assert ran(third) == STAGES - {"download", "visualize"}
     # Only the new trial is trained, on the backend train.backend: auto picks on a CPU.
-    assert f"8 models on tensorflow, {cpu_name()}, float32: 6 already trained, 2 to train" in third
+    assert f"parameters) on tensorflow, {cpu_name()}, float32: 6 already trained, 2 to train" in third
     assert len(pd.read_csv(dvc_project / "data/labels/manifest.csv")) == 2 + 2 * 3

@@ -21,23 +21,24 @@ import json, sys
 import keras, numpy as np
 from lesion.evaluation import PackEvaluator
 from lesion.model import autodiff
-from lesion.model.cnn import initial_pack_weights
+from lesion.model.networks import Network
 from lesion.model.trainer import STATE_COPY_AXES, PackTrainer, epoch_orders
 
 rng = np.random.default_rng(2)
 images = rng.integers(0, 256, (64, 32, 32, 3), dtype=np.uint8)
 labels = rng.integers(0, 10, (6, 48)).astype(np.uint8)
 seeds = np.arange(6) + 5
-trainer = PackTrainer(6, 16, 1e-3)
-weights, history = trainer.train(initial_pack_weights(seeds), labels, keras.ops.convert_to_tensor(images), seeds, 0, 1)
-evaluator = PackEvaluator(6)
-loglik, accuracy, mean_prob = evaluator.evaluate(weights, images[:40], rng.integers(0, 10, 40), 10)
+trainer = PackTrainer(Network(), 6, 16, 1e-3)
+weights, history = trainer.train(Network().initial_pack_weights(seeds), labels, keras.ops.convert_to_tensor(images),
+                                 seeds, 0, 1)
+evaluator = PackEvaluator(Network(), 6)
+loglik, accuracy, mean_prob = evaluator.evaluate(weights, images[:40], rng.integers(0, 10, 40))
 probabilities = evaluator.predict(weights, images[:40])
 np.savez(sys.argv[1], *weights, history=history, loglik=loglik, accuracy=accuracy, mean_prob=mean_prob,
          probabilities=probabilities)
 
 slots = trainer.slots
-step_args = (autodiff.place(autodiff.pad_copies(initial_pack_weights(seeds), slots), True),)
+step_args = (autodiff.place(autodiff.pad_copies(Network().initial_pack_weights(seeds), slots), True),)
 step_args += (autodiff.place(trainer.optimizer.initial_state(step_args[0]), STATE_COPY_AXES[1]),
               autodiff.place(np.zeros((slots, 2), np.float32), True), autodiff.place(images, False),
               autodiff.place(autodiff.pad_copies([labels.astype(np.int32)], slots)[0], True),

@@ -14,31 +14,55 @@ from lesion.contract import MANIFEST_COLUMNS, LabelSets
 from lesion.errors import ParamsError
 
 
-def sample_pairs(count, n_classes, seed):
-    """`count` of all unordered pairs, in their canonical order: the first `count` of one seeded shuffle of them, so
-    a larger sample of the same seed keeps every pair of a smaller one (a grown study trains only its new pairs)."""
-    every = list(itertools.combinations(range(n_classes), 2))
+def sample_pairs(count, classes, seed):
+    """`count` of all unordered pairs of `classes` (indices), in their canonical order: the first `count` of one
+    seeded shuffle of them, so a larger sample of the same seed keeps every pair of a smaller one (a grown study
+    trains only its new pairs)."""
+    every = list(itertools.combinations(classes, 2))
     if count > len(every):
-        raise ParamsError(f"corrupt.pairs samples {count} pairs, but {n_classes} classes have only {len(every)}: "
+        raise ParamsError(f"corrupt.pairs samples {count} pairs, but {len(classes)} classes have only {len(every)}: "
                           "lower the sample, or set corrupt.pairs: all")
     shuffled = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0,))).permutation(len(every))
     return [every[i] for i in sorted(shuffled[:count])]
 
 
-def parse_pairs(pairs, class_names, seed):
-    """corrupt.pairs (already of the schema's shape) as a list of (index_a, index_b), checked against the
-    dataset's class names; `seed` (corrupt.seed) draws a {sample: N}."""
+def class_indices(listed, names, key):
+    """Class names of params (str, or int for a digit class) as indices into the dataset's `names`."""
+    indices = []
+    for name in listed:
+        if str(name) not in names:
+            shown = ", ".join(names[:20]) + (f", ... ({len(names)} in all)" if len(names) > 20 else "")
+            raise ParamsError(f"{key} names unknown class {name!r}; classes are: {shown}")
+        indices.append(names.index(str(name)))
+    return indices
+
+
+def parse_classes(classes, class_names):
+    """corrupt.classes as the sorted indices of the classes pairs are made of."""
     names = list(class_names)
+    if classes == "all":
+        return list(range(len(names)))
+    indices = class_indices(classes, names, "corrupt.classes")
+    if len(set(indices)) != len(indices):
+        raise ParamsError("corrupt.classes lists a class twice; list each class once")
+    return sorted(indices)
+
+
+def parse_pairs(pairs, class_names, seed, classes="all"):
+    """corrupt.pairs (already of the schema's shape) as a list of (index_a, index_b), checked against the
+    dataset's class names and made of corrupt.classes (`classes`); `seed` (corrupt.seed) draws a {sample: N}."""
+    names, allowed = list(class_names), parse_classes(classes, class_names)
     if pairs == "all":
-        return list(itertools.combinations(range(len(names)), 2))
+        return list(itertools.combinations(allowed, 2))
     if isinstance(pairs, dict):
-        return sample_pairs(pairs["sample"], len(names), seed)
+        return sample_pairs(pairs["sample"], allowed, seed)
     parsed, seen = [], set()
     for pair in pairs:
-        for name in pair:
-            if name not in names:
-                raise ParamsError(f"corrupt.pairs names unknown class {name!r}; classes are: {', '.join(names)}")
-        a, b = (names.index(name) for name in pair)
+        a, b = class_indices(pair, names, "corrupt.pairs")
+        outside = [names[i] for i in (a, b) if i not in allowed]
+        if outside:
+            raise ParamsError(f"corrupt.pairs pairs {outside[0]!r}, which corrupt.classes leaves out: add it there, "
+                              "or set corrupt.classes: all")
         if a == b:
             raise ParamsError(f"corrupt.pairs pairs class {pair[0]!r} with itself; name two different classes")
         if frozenset((a, b)) in seen:

@@ -19,7 +19,6 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from tqdm import tqdm
 
-from lesion.decoding.features import LAYERS
 from lesion.errors import InputError
 from lesion.study import CLEAN
 
@@ -47,9 +46,10 @@ def check_decodable(conditions, params):
 
 
 def feature_sets(features):
-    """{name: (models, n)}: each layer's features, then all of them together."""
-    sets = {layer: features[layer] for layer in LAYERS}
-    sets[ALL] = np.concatenate([features[layer] for layer in LAYERS], axis=1)
+    """{name: (models, n)}: each layer's features (input to output, as `features` holds them), then all of them
+    together."""
+    sets = dict(features)
+    sets[ALL] = np.concatenate(list(features.values()), axis=1)
     return sets
 
 
@@ -69,9 +69,10 @@ def reads(result, chance, permutations):
 
 
 def readable_from(results, chance, permutations):
-    """The earliest layer from which every later layer reads the lesion, or None."""
+    """The earliest layer from which every later layer reads the lesion, or None (`results` by layer, input to
+    output, and ALL)."""
     earliest = None
-    for layer in reversed(LAYERS):
+    for layer in reversed([name for name in results if name != ALL]):
         if not reads(results[layer], chance, permutations):
             break
         earliest = layer

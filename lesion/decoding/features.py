@@ -3,8 +3,8 @@
 A hidden layer's units can be permuted (with the next layer's inputs) without changing the network, so raw
 weights are no feature to compare models by. What survives every such permutation, per layer group:
 - every layer: the sorted singular values of its kernel (as a fan-in x units matrix) and its bias's quantiles;
-- conv1 also: per colour channel, the mean weight and the mean absolute weight of its filters (the input's
-  channels are not permuted);
+- the first layer also: per colour channel, the mean weight and the mean absolute weight of its filters (the
+  input's channels are not permuted);
 - logits also (its output units are the classes, in a fixed order): each class's weight norm and bias, and the
   cosine similarity of every two classes' weight vectors.
 All arrays are stacked over models (a pack at a time), so features come from numpy batched linear algebra.
@@ -12,9 +12,8 @@ All arrays are stacked over models (a pack at a time), so features come from num
 
 import numpy as np
 
-from lesion.model.cnn import WEIGHT_SPECS
+from lesion.model.networks import Network
 
-LAYERS = [name.split("/")[0] for name, kind, _ in WEIGHT_SPECS if kind == "kernel"]  # conv1 .. logits
 QUANTILES = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
@@ -29,7 +28,8 @@ def bias_quantiles(bias):
 
 
 def colour_statistics(kernel):
-    """conv1 (K, 3, 3, 3, filters): per input channel, the mean weight and the mean |weight| over its filters."""
+    """The first layer (K, 3, 3, channels, filters): per input channel, the mean weight and the mean |weight| over
+    its filters."""
     weights = kernel.astype(np.float64)
     return np.concatenate([weights.mean(axis=(1, 2, 4)), np.abs(weights).mean(axis=(1, 2, 4))], axis=1)
 
@@ -44,15 +44,16 @@ def class_geometry(kernel, bias):
     return np.concatenate([norms, bias.astype(np.float64), cosine[:, upper[0], upper[1]]], axis=1)
 
 
-def layer_features(weights):
-    """{layer: (K, n) features} of stacked weights in WEIGHT_SPECS order."""
+def layer_features(weights, layers):
+    """{layer: (K, n) features} of stacked weights in the network's weight_specs order, `layers` its kernel layers
+    (each a kernel and a bias)."""
     features = {}
-    for index, layer in enumerate(LAYERS):
+    for index, layer in enumerate(layers):
         kernel, bias = weights[2 * index], weights[2 * index + 1]
         parts = [spectrum(kernel), bias_quantiles(bias)]
-        if layer == LAYERS[0]:
+        if layer == layers[0]:
             parts.append(colour_statistics(kernel))
-        if layer == LAYERS[-1]:
+        if layer == layers[-1]:
             parts.append(class_geometry(kernel, bias))
         features[layer] = np.concatenate(parts, axis=1)
     return features
@@ -69,6 +70,6 @@ def study_features(manifest):
     rows = {}
     for path in tqdm(contract.pack_files(), desc="features", unit="pack"):
         pack = contract.read_pack(path)
-        for layer, values in layer_features(pack.weights).items():
+        for layer, values in layer_features(pack.weights, Network.from_dict(pack.network).kernel_layers).items():
             rows.setdefault(layer, {}).update(zip(pack.model_ids.tolist(), values))
     return {layer: np.stack([by_id[i] for i in manifest.model_id]) for layer, by_id in rows.items()}

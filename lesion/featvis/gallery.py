@@ -25,8 +25,8 @@ from lesion.model.cnn import to_unit_range
 
 matplotlib.use("Agg")  # files only, never a window
 
-HIDDEN = ("conv1", "conv2", "conv3", "dense")  # layers whose channels are caricatured
-INVERTED = ("conv1", "conv2")  # layers whose inversions still show the image (conv3 and above gave noise)
+INVERTED_LAYERS = 2  # the first layers, whose inversions still show the image (conv3 and above gave noise)
+GRID_CLASSES = 20  # classes of the HappyMaps and confusion grids at most: the shown pairs' first, then in order
 FONT = 8  # the smallest font of every figure, in points
 GREY = 0.5
 TEST_BATCH = 250  # test images per compiled forward call
@@ -111,6 +111,16 @@ def slug(label):
     return label.replace("/", "-").replace(" ", "_")
 
 
+def grid_classes(names, pairs):
+    """Indices of the classes the class grids show: every class of a small dataset; of a large one (CIFAR-100)
+    the classes of visualize.pairs, then the others in the dataset's order, GRID_CLASSES in all."""
+    if len(names) <= GRID_CLASSES:
+        return list(range(len(names)))
+    first = [names.index(str(name)) for pair in pairs for name in pair if str(name) in names]
+    ordered = list(dict.fromkeys(first + list(range(len(names)))))
+    return sorted(ordered[:GRID_CLASSES])
+
+
 def shown_channels(size, setting):
     """The channels caricatured of a layer of `size` channels: the first `setting` of them, or all."""
     return np.arange(size if setting == "all" else min(size, setting))
@@ -120,10 +130,14 @@ class Visualizer:
     """The stage's techniques for one selection of models; each writes its PNGs under `folder` and returns its
     (file, heading, caption) entries of the index page."""
 
-    def __init__(self, weights, labels, class_names, params, folder):
+    def __init__(self, network, weights, labels, class_names, params, folder):
         self.weights, self.labels, self.names = weights, labels, list(class_names)
-        self.params, self.folder = params, folder
-        self.net = PackedNet()
+        self.params, self.folder, self.shape = params, folder, network.image_shape
+        self.net = PackedNet(network)
+        self.hidden = network.kernel_layers[:-1]  # every layer with weights but the logits: ReLU layers
+        self.inverted = self.hidden[:INVERTED_LAYERS]
+        self.channels = {name.split("/")[0]: shape[-1] for name, kind, shape in network.weight_specs if kind == "bias"}
+        self.classes = grid_classes(self.names, params["pairs"])
 
     def optimize(self, name, weights, objective, seed_input, image, regularizers=(), modifiers=()):
         """One batched optimization of visualize.steps steps, with a progress bar."""
@@ -135,8 +149,8 @@ class Visualizer:
 
     def parameterization(self):
         if self.params["parameterization"] == "fourier":
-            return parameterizations.FourierImage(sd=FOURIER_START_SD, decay=FOURIER_DECAY)
-        return parameterizations.PixelImage()
+            return parameterizations.FourierImage(self.shape, sd=FOURIER_START_SD, decay=FOURIER_DECAY)
+        return parameterizations.PixelImage(self.shape)
 
     def maximize(self, name, weights, objective, batch, seed_offset=0):
         """Activation maximization of `batch` images per model from random starts, with the configured
@@ -154,34 +168,36 @@ class Visualizer:
         that never fires) and its largest mean activation over an image's positions (`mean_peaks`)."""
         from keras import ops
 
-        net = self.net
+        net, hidden = self.net, self.hidden
 
         def forward(weights, images):
             copies = len(weights[0])
             x = ops.broadcast_to(to_unit_range(images)[None], (copies,) + tuple(images.shape))
             activations = net(weights, x)
             flat = {name: ops.reshape(activations[name], (copies, images.shape[0], -1, activations[name].shape[-1]))
-                    for name in HIDDEN}
-            return (ops.softmax(activations["logits"], axis=-1), [ops.max(flat[name], axis=(1, 2)) for name in HIDDEN],
-                    [ops.max(ops.mean(flat[name], axis=2), axis=1) for name in HIDDEN])
+                    for name in hidden}
+            return (ops.softmax(activations["logits"], axis=-1), [ops.max(flat[name], axis=(1, 2)) for name in hidden],
+                    [ops.max(ops.mean(flat[name], axis=2), axis=1) for name in hidden])
 
         forward = autodiff.compile(forward)
         weights = [ops.convert_to_tensor(w) for w in self.weights]
         probabilities, peaks, mean_peaks = [], [], []
         for start in range(0, len(x_test), TEST_BATCH):
-            probs, batch_peaks, batch_means = forward(weights, ops.convert_to_tensor(x_test[start : start + TEST_BATCH]))
+            batch = ops.convert_to_tensor(x_test[start : start + TEST_BATCH])
+            probs, batch_peaks, batch_means = forward(weights, batch)
             probabilities.append(ops.convert_to_numpy(probs))
             peaks.append([ops.convert_to_numpy(peak) for peak in batch_peaks])
             mean_peaks.append([ops.convert_to_numpy(peak) for peak in batch_means])
-        peaks, mean_peaks = ({name: np.max([batch[i] for batch in stat], axis=0) for i, name in enumerate(HIDDEN)}
+        peaks, mean_peaks = ({name: np.max([batch[i] for batch in stat], axis=0) for i, name in enumerate(hidden)}
                              for stat in (peaks, mean_peaks))
         return np.concatenate(probabilities, axis=1), peaks, mean_peaks
 
     def happy_and_sad(self):
-        """Images maximizing (HappyMaps) or minimizing (SadMaps) each class logit, restarts side by side."""
+        """Images maximizing (HappyMaps) or minimizing (SadMaps) each class logit (of the grid's classes), restarts
+        side by side."""
         p, copies = self.params, len(self.labels)
-        restarts, n_classes = p["restarts"], len(self.names)
-        classes = np.tile(np.repeat(np.arange(n_classes), restarts), 2)
+        restarts, n_classes = p["restarts"], len(self.classes)
+        classes = np.tile(np.repeat(self.classes, restarts), 2)
         signs = np.repeat([1.0, -1.0], n_classes * restarts)
         objective = Channel(["logits"] * len(classes), classes, signs)
         images = self.maximize("happy/sad maps", self.weights, objective, len(classes))
@@ -192,8 +208,8 @@ class Visualizer:
             grid = half.reshape((copies, n_classes, restarts) + half.shape[2:]).swapaxes(0, 1)
             path = f"{name}_maps.png"
             save_grid(self.folder / path, grid.reshape((n_classes, copies * restarts) + half.shape[2:]),
-                      f"{name.capitalize()}Maps: images that {verb} each class logit", self.names, columns,
-                      p["dpi"])
+                      f"{name.capitalize()}Maps: images that {verb} each class logit",
+                      [self.names[c] for c in self.classes], columns, p["dpi"])
             entries.append((path, f"{name.capitalize()}Maps", HAPPY_SAD_CAPTION[name].format(
                 restarts=restarts, steps=p["steps"], parameterization=p["parameterization"])))
         return entries
@@ -201,19 +217,19 @@ class Visualizer:
     def caricature_images(self, weights, peaks, mean_peaks):
         """Per model given, the image maximizing the mean pre-activation of each shown live channel of every
         hidden layer, in units of the channel's largest mean activation on a test image (`mean_peaks`, so channels
-        of every layer weigh alike against the penalties); channels whose `peaks` are 0 never fire: ({layer: channels shown}, {layer: dead (K, channels)}, images (K, items,
-        32, 32, 3), items in layer, channel order). A dead channel's items are not optimized (grey)."""
-        copies = len(weights[0])
-        shown = {name: shown_channels(weights[2 * i + 1].shape[-1], self.params["channels"])
-                 for i, name in enumerate(HIDDEN)}
-        dead = {name: peaks[name][:copies] <= 0 for name in HIDDEN}
-        layers = [f"{name}:pre" for name in HIDDEN for _ in shown[name]]
-        channels = np.concatenate([shown[name] for name in HIDDEN])
+        of every layer weigh alike against the penalties); channels whose `peaks` are 0 never fire:
+        ({layer: channels shown}, {layer: dead (K, channels)}, images (K, items, H, W, C), items in layer, channel
+        order). A dead channel's items are not optimized (grey)."""
+        copies, hidden = len(weights[0]), self.hidden
+        shown = {name: shown_channels(self.channels[name], self.params["channels"]) for name in hidden}
+        dead = {name: peaks[name][:copies] <= 0 for name in hidden}
+        layers = [f"{name}:pre" for name in hidden for _ in shown[name]]
+        channels = np.concatenate([shown[name] for name in hidden])
         gains = np.concatenate([np.where(dead[name][:, shown[name]], 0.0, CARICATURE_GAIN / np.maximum(
-            mean_peaks[name][:copies, shown[name]], 1e-12)) for name in HIDDEN], axis=1)  # (K, items)
+            mean_peaks[name][:copies, shown[name]], 1e-12)) for name in hidden], axis=1)  # (K, items)
         images = self.maximize("caricatures", weights, ScaledChannel(layers, channels, gains), len(layers),
                                seed_offset=1)
-        live = np.concatenate([~dead[name][:, shown[name]] for name in HIDDEN], axis=1)
+        live = np.concatenate([~dead[name][:, shown[name]] for name in hidden], axis=1)
         return shown, dead, np.where(live[:, :, None, None, None], images, np.float32(GREY))
 
     def caricatures(self, peaks, mean_peaks):
@@ -225,7 +241,7 @@ class Visualizer:
         entries = []
         for model, label in enumerate(self.labels[:featured]):
             cells, texts, rows, offset = [], [], [], 0
-            for name in HIDDEN:
+            for name in self.hidden:
                 for start in range(0, len(shown[name]), per_row):
                     picks = shown[name][start : start + per_row]
                     row = np.full((per_row,) + images.shape[2:], 1.0, np.float32)
@@ -243,9 +259,15 @@ class Visualizer:
                       "each channel", rows, None, p["dpi"], cell_text=texts)
             entries.append((path, f"Caricatures: {label}", CARICATURE_CAPTION.format(
                 label=label, shown="every channel" if p["channels"] == "all" else f"the first {p['channels']} "
-                "channels", dead=", ".join(f"{name} {int(dead[name][model].sum())} of {dead[name].shape[1]}"
-                                           for name in HIDDEN))))
+                "channels", first=self.hidden[0], last=self.hidden[-1], dead=", ".join(
+                    f"{name} {int(dead[name][model].sum())} of {dead[name].shape[1]}" for name in self.hidden))
+                + self.reading("caricatures")))
         return entries
+
+    def reading(self, technique):
+        """How to read a technique's pictures of the tutorial CNN (its layers named conv1 ...), or nothing for
+        another network, whose pictures were not studied."""
+        return CONV_READING[technique] if self.hidden[0] == "conv1" else ""
 
     def inversion(self, x_test, y_test):
         """Test images rebuilt from one layer's activations alone (pixels under a TV prior), per featured model."""
@@ -255,25 +277,29 @@ class Visualizer:
         weights, labels = [w[:featured] for w in self.weights], self.labels[:featured]
         picks = [int(np.flatnonzero(y_test == c)[0]) for c in np.unique(y_test)[: p["images"]]]
         originals = x_test[picks].astype(np.float32) / 255.0
-        items = np.repeat(originals, len(INVERTED), axis=0)[None].repeat(featured, axis=0)  # (K, images x layers)
-        layers = list(INVERTED) * len(picks)
+        inverted = self.inverted
+        items = np.repeat(originals, len(inverted), axis=0)[None].repeat(featured, axis=0)  # (K, images x layers)
+        layers = list(inverted) * len(picks)
         targets = {name: ops.convert_to_numpy(a) for name, a in self.net(weights, items).items()}
-        pixels = parameterizations.PixelImage()
-        inverted, _ = self.optimize(
+        pixels = parameterizations.PixelImage(self.shape)
+        rebuilt, _ = self.optimize(
             "inversion", weights, ActivationMatch(layers, targets),
             pixels.init(np.random.default_rng([p["seed"], 2]), items.shape[:2]) * INVERSION_START, pixels,
             [TotalVariation(INVERSION_TV)])
         rows = [f"{self.names[y_test[i]]}\n(test {i})" for i in picks]
-        columns = ["original"] + [wrap(f"{label}: {layer}") for label in labels for layer in INVERTED]
-        grid = inverted.reshape((featured, len(picks), len(INVERTED)) + inverted.shape[2:]).transpose(1, 0, 2, 3, 4, 5)
-        grid = grid.reshape((len(picks), featured * len(INVERTED)) + inverted.shape[2:])
+        columns = ["original"] + [wrap(f"{label}: {layer}") for label in labels for layer in inverted]
+        grid = rebuilt.reshape((featured, len(picks), len(inverted)) + rebuilt.shape[2:]).transpose(1, 0, 2, 3, 4, 5)
+        grid = grid.reshape((len(picks), featured * len(inverted)) + rebuilt.shape[2:])
         save_grid(self.folder / "inversion.png", np.concatenate([originals[:, None], grid], axis=1),
                   "Inversion: each test image rebuilt from one layer's activations alone", rows, columns, p["dpi"])
-        return [("inversion.png", "Inversion", INVERSION_CAPTION.format(steps=p["steps"]))]
+        caption = INVERSION_CAPTION.format(steps=p["steps"], layers=" or ".join(inverted))
+        caption += self.reading("inversion")
+        return [("inversion.png", "Inversion", caption)]
 
     def filters(self):
-        """Every model's 32 first-layer filters, each stretched to its own range, as one 4 x 8 mosaic per model."""
-        kernels = normalize(self.weights[0].transpose(0, 4, 1, 2, 3), axes=(2, 3, 4))  # (K, 32, 3, 3, 3)
+        """Every model's first-layer filters, each stretched to its own range, as one mosaic of rows of 8 per
+        model (grey for one-channel images)."""
+        kernels = normalize(self.weights[0].transpose(0, 4, 1, 2, 3), axes=(2, 3, 4))  # (K, filters, 3, 3, C)
         sheets = np.stack([mosaic(k.repeat(4, axis=1).repeat(4, axis=2), 8) for k in kernels])
         figure, axes = plt.subplots(1, len(sheets), squeeze=False, layout="constrained",
                                     figsize=(0.5 + 2.6 * len(sheets), 1.9))
@@ -282,28 +308,34 @@ class Visualizer:
             axis.set_xticks([])
             axis.set_yticks([])
             axis.set_title(label, fontsize=FONT)
-        figure.suptitle("First-layer (conv1) filters as RGB images", fontsize=FONT + 2)
-        save(figure, self.folder / "filters/conv1.png", self.params["dpi"] * 1.5)
-        return [("filters/conv1.png", "First-layer filters", FILTERS_CAPTION)]
+        first = self.hidden[0]
+        figure.suptitle(f"First-layer ({first}) filters as {'RGB' if self.shape[-1] == 3 else 'grey'} images",
+                        fontsize=FONT + 2)
+        save(figure, self.folder / f"filters/{first}.png", self.params["dpi"] * 1.5)
+        return [(f"filters/{first}.png", "First-layer filters", FILTERS_CAPTION.format(
+            count=kernels.shape[1], layer=first, rows=-(-kernels.shape[1] // 8)))]
 
     def confusions(self, probabilities, x_test, y_test):
-        """Per model, its test confusion matrix with the most confidently predicted image in every cell."""
-        n, entries = len(self.names), []
+        """Per model, its test confusion matrix (of the grid's classes) with the most confidently predicted image
+        in every cell."""
+        classes, entries = self.classes, []
+        n, names = len(classes), [self.names[c] for c in classes]
         for model_index, label in enumerate(self.labels):
             predicted, confidence = probabilities[model_index].argmax(-1), probabilities[model_index].max(-1)
             grid, counts = np.ones((n, n) + x_test.shape[1:], np.float32), np.zeros((n, n))
-            for true in range(n):
-                for guess in range(n):
+            for row, true in enumerate(classes):
+                for column, guess in enumerate(classes):
                     members = np.flatnonzero((y_test == true) & (predicted == guess))
-                    counts[true, guess] = len(members)
+                    counts[row, column] = len(members)
                     if len(members):
-                        grid[true, guess] = x_test[members[confidence[members].argmax()]] / 255.0
+                        grid[row, column] = x_test[members[confidence[members].argmax()]] / 255.0
             path = f"confusion/{slug(label)}.png"
             save_grid(self.folder / path, grid, f"Confusion of {label}: rows true class, columns predicted",
-                      [f"true\n{c}" for c in self.names], [wrap(f"predicted {c}", 10) for c in self.names],
+                      [f"true\n{c}" for c in names], [wrap(f"predicted {c}", 10) for c in names],
                       self.params["dpi"], cell_text=[[f"n={int(k)}" for k in row] for row in counts],
                       cell_shade=counts / np.maximum(counts.sum(axis=1, keepdims=True), 1))
-            entries.append((path, f"Confusion: {label}", CONFUSION_CAPTION.format(label=label)))
+            entries.append((path, f"Confusion: {label}", CONFUSION_CAPTION.format(label=label) + (
+                "" if n == len(self.names) else SUBSET_NOTE.format(shown=n, total=len(self.names)))))
         return entries
 
 
@@ -329,21 +361,27 @@ HAPPY_SAD_CAPTION = {
            "steps). Vehicle classes are typically countered by green, animal-like blobs and animals by blue skies.",
 }
 CARICATURE_CAPTION = (
-    "Rows are layers (conv1 to dense), cells {shown} of the layer for {label}. Each cell is the image that most "
+    "Rows are layers ({first} to {last}), cells {shown} of the layer for {label}. Each cell is the image that most "
     "raises the channel's mean pre-activation (its input to the ReLU), optimized from a random start, so every "
     "channel that ever fires gets an image. Grey cells marked 'dead' are channels that never fire: their largest "
     "activation over every test image and position is 0, measured with the same packed forward pass (dead "
-    "channels of the whole layer: {dead}). A conv1 channel averaged over the image is linear in it, so its cell is "
-    "mostly the colour the filter prefers; conv2 and conv3 cells show the textures and colour edges the channel "
-    "looks for, and dense cells whole-image layouts.")
+    "channels of the whole layer: {dead}).")
 INVERSION_CAPTION = (
     "The first column is a test image; every other column is a picture rebuilt from a near-grey start by {steps} "
-    "Adam steps until one layer's activations (conv1 or conv2, of the clean and the first swapped model) match the "
-    "original's, under a total-variation prior. What survives is what the layer keeps: conv1 keeps the shapes and "
-    "colours but not fine texture; conv2 keeps the outline and the main colours, and its coloured speckle is "
-    "detail that conv2 no longer pins down. Inversions from conv3 and above are left out: they came out as noise.")
+    "Adam steps until one layer's activations ({layers}, of the clean and the first swapped model) match the "
+    "original's, under a total-variation prior. What survives is what the layer keeps.")
+# What the tutorial CNN's pictures showed on CIFAR-10 (tutorial_cnn and wide_cnn, whose layers are conv1 ...).
+CONV_READING = {
+    "caricatures": " A conv1 channel averaged over the image is linear in it, so its cell is mostly the colour the "
+                   "filter prefers; conv2 and conv3 cells show the textures and colour edges the channel looks for, "
+                   "and dense cells whole-image layouts.",
+    "inversion": " conv1 keeps the shapes and colours but not fine texture; conv2 keeps the outline and the main "
+                 "colours, and its coloured speckle is detail that conv2 no longer pins down. Inversions from conv3 "
+                 "and above are left out: they came out as noise.",
+}
 FILTERS_CAPTION = (
-    "Each model's 32 conv1 kernels (3 x 3 pixels, enlarged) as a 4 x 8 mosaic, row-major from channel 0, each "
+    "Each model's {count} {layer} kernels (3 x 3 pixels, enlarged) as a {rows} x 8 mosaic, row-major from channel 0, "
+    "each "
     "stretched from its own minimum (black) to its maximum (white): a kernel's colours and their layout show which "
     "colour and which colour edge the channel responds to. Kernels of different models are not matched (channel "
     "i of one is unrelated to channel i of another).")
@@ -352,6 +390,9 @@ CONFUSION_CAPTION = (
     "images fall there (n, on a blue as deep as that count's share of its true class: white none, darkest all) "
     "and the one the model predicts with most confidence (white: none). A swapped pair shows up as deep blue in "
     "its two off-diagonal cells.")
+
+SUBSET_NOTE = (" The grid shows {shown} of the {total} classes (the shown pairs' first): images predicted as a class "
+               "outside it are in no cell.")
 
 INTRO = ("What the networks see: a clean model beside models trained with a pair of classes' labels half swapped. "
          "Images are in reading order; every caption says what its figure shows and how to read it.")
@@ -382,10 +423,10 @@ def deterministic(seed):
         torch.use_deterministic_algorithms(True)
 
 
-def draw_gallery(weights, labels, data, params, folder):
-    """Every technique for the selected models (`weights` stacked in `labels` order) into `folder`."""
+def draw_gallery(network, weights, labels, data, params, folder):
+    """Every technique for the selected models of `network` (`weights` stacked in `labels` order) into `folder`."""
     deterministic(params["seed"])
-    visualizer = Visualizer(weights, labels, data["class_names"], params, folder)
+    visualizer = Visualizer(network, weights, labels, data["class_names"], params, folder)
     probabilities, peaks, mean_peaks = visualizer.measure(data["x_test"])
     entries = visualizer.happy_and_sad()
     entries += visualizer.caricatures(peaks, mean_peaks)

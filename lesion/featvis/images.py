@@ -1,19 +1,18 @@
-"""Image parameterizations: free parameters (numpy at the start, tensors while optimizing) -> images in [0, 1]."""
+"""Image parameterizations: free parameters (numpy at the start, tensors while optimizing) -> images in [0, 1] of
+the dataset's `shape` (height, width, channels)."""
 
 import numpy as np
 from keras import ops
-
-from lesion.model.cnn import IMAGE_SHAPE
 
 
 class PixelImage:
     """One free parameter per pixel and channel, squashed by a sigmoid."""
 
-    def __init__(self, sd=0.5):
-        self.sd = sd
+    def __init__(self, shape, sd=0.5):
+        self.shape, self.sd = tuple(shape), sd
 
     def init(self, rng, batch_shape):
-        return rng.normal(0, self.sd, size=batch_shape + IMAGE_SHAPE).astype(np.float32)
+        return rng.normal(0, self.sd, size=tuple(batch_shape) + self.shape).astype(np.float32)
 
     def from_images(self, images):
         """Parameters reproducing `images` (values in [0, 1]): the starting point of DeepDream."""
@@ -34,12 +33,13 @@ class FourierImage:
 
     Scaling the spectrum lets every frequency move at the same pace under gradient descent, where pixels favour
     high-frequency noise. The inverse real FFT is written as real matrix products (exactly numpy's irfft2), which
-    every backend differentiates.
+    every backend differentiates. Grey images (one channel) have no colours to decorrelate.
     """
 
-    def __init__(self, sd=0.1, decay=1.0):
-        height, width, _ = IMAGE_SHAPE
-        self.sd, self.columns = sd, width // 2 + 1
+    def __init__(self, shape, sd=0.1, decay=1.0):
+        height, width, channels = shape
+        self.shape, self.sd, self.columns = tuple(shape), sd, width // 2 + 1
+        self.colours = COLOR_SQRT if channels == 3 else np.eye(channels, dtype=np.float32)
         inverse_rows = np.fft.ifft(np.eye(height), axis=0)  # complex (height, height): along the first axis
         self.rows_real = inverse_rows.real.astype(np.float32)
         self.rows_imag = inverse_rows.imag.astype(np.float32)
@@ -51,8 +51,8 @@ class FourierImage:
         self.scale = (scale / 4.0).astype(np.float32)[:, :, None]  # (height, columns, 1), Lucid's /4
 
     def init(self, rng, batch_shape):
-        height, _, channels = IMAGE_SHAPE
-        return rng.normal(0, self.sd, size=batch_shape + (2, height, self.columns, channels)).astype(np.float32)
+        height, _, channels = self.shape
+        return rng.normal(0, self.sd, size=tuple(batch_shape) + (2, height, self.columns, channels)).astype(np.float32)
 
     def irfft2(self, real, imag):
         """numpy's irfft2 over axes (-3, -2) of (..., height, columns, channels) spectra."""
@@ -65,4 +65,4 @@ class FourierImage:
 
     def __call__(self, params):
         decorrelated = self.irfft2(params[:, :, 0] * self.scale, params[:, :, 1] * self.scale)
-        return ops.sigmoid(ops.einsum("kbyxc,dc->kbyxd", decorrelated, COLOR_SQRT))
+        return ops.sigmoid(ops.einsum("kbyxc,dc->kbyxd", decorrelated, self.colours))

@@ -11,7 +11,6 @@ import keras
 import numpy as np
 from keras import ops
 
-from lesion.featvis.images import PixelImage
 from lesion.model import autodiff
 from lesion.model.adam import Adam
 
@@ -19,12 +18,12 @@ from lesion.model.adam import Adam
 class ActivationMaximization:
     """Adam ascent of an objective over a pack of images; `net` is a PackedNet, `image` a parameterization."""
 
-    def __init__(self, net, image=None):
-        self.net, self.image = net, image or PixelImage()
+    def __init__(self, net, image):
+        self.net, self.image = net, image
 
     def __call__(self, weights, objective, seed_input, regularizers=(), modifiers=(), steps=100, learning_rate=0.05,
                  seed=0, on_step=lambda: None):
-        """Optimize from parameters `seed_input` (K, B, ...); return (images (K, B, 32, 32, 3), scores).
+        """Optimize from parameters `seed_input` (K, B, ...); return (images (K, B, H, W, C), scores).
 
         `scores[s]` is the objective (K, B) of what the net saw before step s (modifiers applied), and
         `scores[steps]` that of the final, unmodified image.

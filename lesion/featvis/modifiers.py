@@ -4,8 +4,6 @@ step, so the compiled step stays pure and a seed reproduces a run."""
 import numpy as np
 from keras import ops
 
-from lesion.model.cnn import IMAGE_SHAPE
-
 
 class Jitter:
     """Shift the image by up to `pixels` in each direction (reflected edges): features must not hinge on one
@@ -20,7 +18,7 @@ class Jitter:
     def __call__(self, image, offsets):
         pad = self.pixels
         padded = ops.pad(image, [(0, 0), (0, 0), (pad, pad), (pad, pad), (0, 0)], mode="reflect")
-        return ops.slice(padded, (0, 0, offsets[0], offsets[1], 0), tuple(image.shape[:2]) + IMAGE_SHAPE)
+        return ops.slice(padded, (0, 0, offsets[0], offsets[1], 0), tuple(image.shape))
 
 
 class Scale:
@@ -33,10 +31,13 @@ class Scale:
         return np.float32(rng.uniform(self.low, self.high))
 
     def __call__(self, image, factor):
-        size = IMAGE_SHAPE[0]
+        rows = ops.einsum("yh,kbhwc->kbywc", self.interpolation(image.shape[2], factor), image)
+        return ops.einsum("xw,kbywc->kbyxc", self.interpolation(image.shape[3], factor), rows)
+
+    @staticmethod
+    def interpolation(size, factor):
+        """(out, in) bilinear weights of a zoom by `factor` about the centre of `size` pixels."""
         grid = np.arange(size, dtype=np.float32)
         centre = (size - 1) / 2.0
         source = ops.clip(centre + (grid - centre) / factor, 0.0, size - 1.0)
-        weights = ops.relu(1.0 - ops.abs(source[:, None] - grid[None, :]))  # (out, in) bilinear weights
-        rows = ops.einsum("yh,kbhwc->kbywc", weights, image)
-        return ops.einsum("xw,kbywc->kbyxc", weights, rows)
+        return ops.relu(1.0 - ops.abs(source[:, None] - grid[None, :]))

@@ -262,7 +262,7 @@ conv2_pool.defvjp(conv2_pool_forward, conv2_pool_backward)
 
 
 def pallas_logits(model, weights, images, index):
-    """The packed model's logits (lesion.model.packed.build_packed) with conv1 and conv2 as these kernels: images
+    """The packed model's logits (lesion.model.packed.build_packed_cnn) with conv1 and conv2 as these kernels: images
     in `space_to_depth_images` layout, index (K, B) each copy's minibatch; conv3 and above are the model's layers,
     and the kernels compute in the model's compute dtype."""
     dtype = jnp.dtype(model.get_layer("conv1").compute_dtype)

@@ -1,11 +1,12 @@
-"""K independent copies of the study's CNN as one Keras model, so one step trains them all.
+"""K independent copies of a study network as one Keras model, so one step trains them all.
 
-Tensors carry a leading copy axis: images (K, B, 32, 32, 3) -> logits (K, B, 10). Every layer holds its own
-weights per copy and mixes nothing across copies, so each copy computes what the plain model of
-`lesion.model.cnn.build_cnn` computes with the same weights (up to the order of float sums), and receives exactly its
-own gradient when the loss is a sum over copies.
+Tensors carry a leading copy axis: images (K, B, H, W, C) -> logits (K, B, classes). Every layer holds its own
+weights per copy and mixes nothing across copies, so each copy computes what the plain model (lesion.model.cnn)
+computes with the same weights (up to the order of float sums), and receives exactly its own gradient when the loss
+is a sum over copies. `packed_from_plain` packs any plain model made of the layers it knows (top_down);
+`build_packed_cnn`, the tutorial CNN and wide_cnn, is shaped for memory traffic.
 
-The computation is shaped for memory traffic, exactly equivalent to the plain model:
+The tutorial CNN's computation, exactly equivalent to the plain model (sizes for 32 x 32 images):
 - Dead work is cut: pool2 floors conv2's 13 x 13 map to 12 x 12, so conv2 needs only 12 x 12 outputs, pool1 only
   14 x 14 (28 x 28 of conv1's outputs) and conv1 only the top-left 30 x 30 of the image (`used_input_size`).
 - Convolution, bias, ReLU and 2 x 2 max pooling are one layer (`PackedConvPool`) whose matrix product writes the
@@ -25,7 +26,7 @@ a CPU.
 import keras
 from keras import layers, ops
 
-from lesion.model.cnn import IMAGE_SHAPE, NUM_CLASSES, to_unit_range
+from lesion.model.cnn import to_unit_range, widened
 
 # Whether a lone copy trains faster with the backend's own pooling window than with the member axis, measured
 # with benchmarks/train_speed.py --pack-size 1 (ms per step, native against reshape): TensorFlow 7.6 vs 14.4 and
@@ -123,11 +124,13 @@ class PackedConvPool(layers.Layer):
 
 
 class PackedConv2D(layers.Layer):
-    """K separate 3x3 'valid' convolutions with ReLU: (K, B, H, W, C) -> (K, B, H-2, W-2, filters)."""
+    """K separate 3x3 convolutions with bias and an activation: (K, B, H, W, C) -> (K, B, H', W', filters), 'valid'
+    (H' = H - 2) or 'same' (H' = H, zero padding) as Keras' Conv2D."""
 
-    def __init__(self, copies, filters, **kwargs):
+    def __init__(self, copies, filters, padding="valid", activation="relu", **kwargs):
         super().__init__(**kwargs)
-        self.copies, self.filters = copies, filters
+        self.copies, self.filters, self.padding = copies, filters, padding
+        self.activation = keras.activations.get(activation)
 
     def build(self, input_shape):
         channels = input_shape[-1]
@@ -136,8 +139,10 @@ class PackedConv2D(layers.Layer):
 
     def call(self, x):
         if self.copies == 1:
-            y = ops.conv(x[0], self.kernel[0], padding="valid")[None]
-            return ops.relu(y + self.bias[:, None, None, None, :])
+            y = ops.conv(x[0], self.kernel[0], padding=self.padding)[None]
+            return self.activation(y + self.bias[:, None, None, None, :])
+        if self.padding == "same":
+            x = ops.pad(x, [[0, 0], [0, 0], [1, 1], [1, 1], [0, 0]])
         height, width, channels = x.shape[2] - 2, x.shape[3] - 2, x.shape[4]
         # Patch features in (row, column, channel) order, the order of the kernel's first three axes.
         patches = ops.concatenate(
@@ -145,7 +150,32 @@ class PackedConv2D(layers.Layer):
         )
         kernel = ops.reshape(self.kernel, (self.copies, 9 * channels, self.filters))
         y = ops.einsum("kbhwp,kpf->kbhwf", patches, kernel)
-        return ops.relu(y + self.bias[:, None, None, None, :])
+        return self.activation(y + self.bias[:, None, None, None, :])
+
+
+def average_pool(x, size):
+    """size x size average pooling (floor) of every copy, as Keras' AveragePooling2D: (K, B, H, W, F) ->
+    (K, B, H // size, W // size, F)."""
+    rows, columns = x.shape[2] // size, x.shape[3] // size
+    x = x[:, :, : rows * size, : columns * size, :]
+    x = ops.reshape(x, (ops.shape(x)[0], ops.shape(x)[1], rows, size, columns, size, x.shape[4]))
+    return ops.mean(x, axis=(3, 5))
+
+
+def upsample(x, size):
+    """Nearest-neighbour upsampling of every copy, as Keras' UpSampling2D: each pixel repeated size x size."""
+    return ops.repeat(ops.repeat(x, size, axis=2), size, axis=3)
+
+
+class PackedFunction(layers.Layer):
+    """A weightless layer applied to every copy alike (pooling, upsampling, concatenation)."""
+
+    def __init__(self, function, **kwargs):
+        super().__init__(**kwargs)
+        self.function = function
+
+    def call(self, x):
+        return self.function(x)
 
 
 class PackedFlatten(layers.Layer):
@@ -171,36 +201,84 @@ class PackedDense(layers.Layer):
         return self.activation(ops.einsum("kbi,kio->kbo", x, self.kernel) + self.bias[:, None, :])
 
 
-def build_packed(copies, dtype=None):
-    """The study's CNN, `copies` times over; weights in `lesion.model.cnn.WEIGHT_SPECS` order with a leading K axis.
-    `dtype`: the layers' dtype policy (None: Keras' global one, train.precision)."""
+def build_packed_cnn(copies, image_shape, n_classes, width=1, dtype=None):
+    """The tutorial CNN (wide_cnn with `width`), `copies` times over; weights in the plain model's order with a
+    leading K axis. `dtype`: the layers' dtype policy (None: Keras' global one, train.precision)."""
+    conv1, conv2, conv3, dense = widened(width)
     model = keras.Sequential(
         [
-            PackedCrop(used_input_size(IMAGE_SHAPE[0]), name="crop", dtype=dtype),
-            PackedConvPool(copies, 32, "space_to_depth", name="conv1", dtype=dtype),
-            PackedConvPool(copies, 64, "window_major", name="conv2", dtype=dtype),
-            PackedConv2D(copies, 64, name="conv3", dtype=dtype),
+            PackedCrop(used_input_size(image_shape[0]), name="crop", dtype=dtype),
+            PackedConvPool(copies, conv1, "space_to_depth", name="conv1", dtype=dtype),
+            PackedConvPool(copies, conv2, "window_major", name="conv2", dtype=dtype),
+            PackedConv2D(copies, conv3, name="conv3", dtype=dtype),
             PackedFlatten(name="flatten", dtype=dtype),
-            PackedDense(copies, 64, activation="relu", name="dense", dtype=dtype),
-            PackedDense(copies, NUM_CLASSES, name="logits", dtype=dtype),
+            PackedDense(copies, dense, activation="relu", name="dense", dtype=dtype),
+            PackedDense(copies, n_classes, name="logits", dtype=dtype),
         ],
         name=f"packed_cnn_{copies}",
     )
-    model.build((copies, None) + IMAGE_SHAPE)
+    model.build((copies, None) + tuple(image_shape))
     return model
 
 
+def packed_layer(layer, copies, dtype):
+    """The packed twin of one plain Keras layer (same name, weights with a leading K axis)."""
+    kind, name = type(layer).__name__, layer.name
+    if kind == "Conv2D":
+        if layer.kernel_size != (3, 3) or layer.strides != (1, 1):
+            raise ValueError(f"{name}: only 3x3 convolutions at stride 1 are packed")
+        return PackedConv2D(copies, layer.filters, layer.padding, layer.activation, name=name, dtype=dtype)
+    if kind == "Dense":
+        return PackedDense(copies, layer.units, layer.activation, name=name, dtype=dtype)
+    if kind == "Flatten":
+        return PackedFlatten(name=name, dtype=dtype)
+    functions = {
+        "AveragePooling2D": lambda x: average_pool(x, layer.pool_size[0]),
+        "MaxPooling2D": max_pool,
+        "UpSampling2D": lambda x: upsample(x, layer.size[0]),
+        "Concatenate": lambda xs: ops.concatenate(xs, axis=-1),
+    }
+    if kind not in functions:
+        raise ValueError(f"{name}: a {kind} layer has no packed form")
+    return PackedFunction(functions[kind], name=name, dtype=dtype)
+
+
+def packed_from_plain(plain, copies, dtype=None):
+    """Any plain model of the layers `packed_layer` knows, `copies` times over, wired as the plain one: a
+    functional Keras model whose weights come in the plain model's get_weights() order, each with a leading K
+    axis."""
+    image = keras.Input(batch_shape=(copies, None) + tuple(plain.inputs[0].shape[1:]))
+    values = {id(plain.inputs[0]): image}
+    for layer in plain.layers:
+        if type(layer).__name__ == "InputLayer":
+            continue
+        inputs = layer.input
+        arguments = [values[id(t)] for t in inputs] if isinstance(inputs, list) else values[id(inputs)]
+        values[id(layer.output)] = packed_layer(layer, copies, dtype)(arguments)
+    return keras.Model(image, values[id(plain.outputs[0])], name=f"packed_{plain.name}_{copies}")
+
+
+def pallas_fits(network):
+    """Whether train.kernels: pallas can run `network`: the kernels' block layout is fixed to the tutorial CNN's
+    conv1 and conv2 on 32 x 32 x 3 images."""
+    return network.model == "tutorial_cnn" and network.image_shape == (32, 32, 3)
+
+
 class PackedForward:
-    """The packed model's forward pass from uint8 images, through XLA's ops (`kernels='xla'`) or with conv1 and
-    conv2 as the fused Pallas kernels (`'pallas'`, JAX only, lesion.model.kernels), the same computation.
+    """The packed forward pass of `network` (lesion.model.networks) from uint8 images, through XLA's ops
+    (`kernels='xla'`) or with conv1 and conv2 of the tutorial CNN on 32 x 32 x 3 images as the fused Pallas kernels
+    (`'pallas'`, JAX only, lesion.model.kernels), the same computation.
 
     `prepare` puts the training or test images in the layout the pass reads (once), `batch` picks each copy's
     minibatch (K, B indices) or, without indices, the same images for every copy, and `logits` runs the pass.
-    `dtype` as build_packed's.
+    `dtype` as build_packed_cnn's.
     """
 
-    def __init__(self, copies, kernels="xla", dtype=None):
-        self.model, self.kernels = build_packed(copies, dtype), kernels
+    def __init__(self, network, copies, kernels="xla", dtype=None):
+        if kernels == "pallas" and not pallas_fits(network):
+            raise ValueError(f"the Pallas kernels are written for tutorial_cnn on 32x32x3 images, not "
+                             f"{network.describe()}")
+        self.model, self.kernels = network.packed(copies, dtype), kernels
 
     def prepare(self, images):
         if self.kernels == "xla":

@@ -13,7 +13,6 @@ from keras import ops
 
 from lesion.model import autodiff
 from lesion.model.adam import Adam
-from lesion.model.cnn import initial_pack_weights
 from lesion.model.packed import PackedForward
 
 
@@ -44,10 +43,10 @@ class PackTrainer:
     are dropped from what it returns, so packs of any size up to `slots` share one compiled step.
     """
 
-    def __init__(self, copies, batch_size, learning_rate, kernels="xla"):
-        self.batch_size = batch_size
+    def __init__(self, network, copies, batch_size, learning_rate, kernels="xla"):
+        self.network, self.batch_size = network, batch_size
         self.slots = autodiff.copy_slots(copies)
-        self.forward = PackedForward(self.slots, kernels)
+        self.forward = PackedForward(network, self.slots, kernels)
         self.optimizer = Adam(learning_rate)
         # Arguments: the state, the images (shared), labels and orders (per copy), the step count (shared).
         self.step = autodiff.compile(self._step, copy_axes=STATE_COPY_AXES + (False, True, True, False),
@@ -73,7 +72,7 @@ class PackTrainer:
               on_epoch=lambda epoch, trainable: None, true_labels=None, corrupted_epochs=None):
         """Train one pack from `weights` (stacked numpy arrays) on `labels` (K, N).
 
-        `images` is the tensor of training images (N, 32, 32, 3) uint8. With `corrupted_epochs` (a set of epochs
+        `images` is the tensor of training images (N, H, W, C) uint8. With `corrupted_epochs` (a set of epochs
         from 0; None: every epoch) the copies train on `true_labels` (N,) in every other epoch (train.schedule).
         `on_epoch(epoch, trainable)` sees the weights after each epoch, padded to `slots` copies (the caller
         evaluates them; it cannot change training). Returns the trained weights and the history (K, epochs, 2) of
@@ -111,5 +110,5 @@ class PackTrainer:
 def train_models(trainer, labels, images, model_seeds, train_seed, epochs, **options):
     """Train one pack of models from their seeded starting weights: (weights, history) as PackTrainer.train, which
     takes `options`."""
-    return trainer.train(initial_pack_weights(model_seeds), labels, images, model_seeds, train_seed, epochs,
-                         **options)
+    weights = trainer.network.initial_pack_weights(model_seeds)
+    return trainer.train(weights, labels, images, model_seeds, train_seed, epochs, **options)

@@ -78,7 +78,7 @@ CAPTIONS = {
                             "each row a swapped pair, each column the pair the decoder named, the cell the share of "
                             "the row's models. A dark diagonal: the lesion is readable from those weights; "
                             "off-diagonal cells show which lesions look alike.",
-    "architecture.png": "The CNN every model shares, as Keras builds it from lesion/model/cnn.py: each layer, its "
+    "architecture.png": "The network every model shares (train.model), as Keras builds it: each layer, its "
                         "output shape and its parameter count.",
 }
 
@@ -344,13 +344,12 @@ def training_figure(curves):
     return fig
 
 
-def architecture_figure():
-    """The CNN of lesion/model/cnn.py as a table: Keras builds it, so the figure can't drift from the code."""
-    from lesion.model.cnn import build_cnn
-
-    model = build_cnn()
+def architecture_figure(network):
+    """The study's network (lesion.model.networks) as a table: Keras builds it, so the figure can't drift from the
+    code."""
+    model = network.plain()
     rows = [[layer.name, type(layer).__name__, str(tuple(layer.output.shape[1:])), f"{layer.count_params():,}"]
-            for layer in model.layers]
+            for layer in model.layers if type(layer).__name__ != "InputLayer"]
     rows.append(["total", "", "", f"{model.count_params():,}"])
     fig, ax = plt.subplots(figsize=(7, 0.42 * len(rows) + 0.9))
     ax.axis("off")
@@ -362,7 +361,8 @@ def architecture_figure():
     for (row, _), cell in table.get_celld().items():
         if row == 0 or row == len(rows):
             cell.set_text_props(fontweight="bold")
-    ax.set_title("Architecture (input 32x32x3, output 10 logits)")
+    ax.set_title(f"{network.model} (input {'x'.join(map(str, network.image_shape))}, output {network.n_classes} "
+                 "logits)")
     fig.tight_layout()
     return fig
 

@@ -7,6 +7,7 @@ import pytest
 
 from lesion import bench
 from lesion.errors import DeviceError, TrainingError
+from lesion.model.networks import Network
 
 
 PARAMS = {"batch_size": 2, "learning_rate": 1e-3, "seed": 0, "epochs": 1, "eval_every": 1,
@@ -18,6 +19,8 @@ class XlaRuntimeError(Exception):
 
 
 class FailingTrainer:
+    network = Network()
+
     def __init__(self, error):
         self.error = error
 
@@ -32,21 +35,21 @@ class FailingTrainer:
 ])
 def test_out_of_memory_in_training_says_to_set_a_smaller_pack_size(monkeypatch, error):
     workbench = bench.Bench(PARAMS)
-    monkeypatch.setattr(workbench, "trainer", lambda copies: FailingTrainer(error))
-    monkeypatch.setattr(workbench, "evaluator", lambda copies: SimpleNamespace(slots=copies))
+    monkeypatch.setattr(workbench, "trainer", lambda network, copies: FailingTrainer(error))
+    monkeypatch.setattr(workbench, "evaluator", lambda network, copies: SimpleNamespace(slots=copies))
     with pytest.raises(TrainingError, match=r"^the device ran out of memory training pack_00002 \(3 copies\): set "
                                             r"train.pack_size to a smaller integer$"):
-        workbench.train("pack_00002", np.arange(3), np.zeros((3, 4), np.uint8), np.arange(3), np.zeros(1), np.zeros(4),
-                        (None, None))
+        workbench.train("pack_00002", np.arange(3), np.zeros((3, 4), np.uint8), np.arange(3), Network(), np.zeros(1),
+                        np.zeros(4), (None, None))
 
 
 def test_other_errors_are_not_taken_for_memory(monkeypatch):
     workbench = bench.Bench(PARAMS)
-    monkeypatch.setattr(workbench, "trainer", lambda copies: FailingTrainer(ValueError("shapes differ")))
-    monkeypatch.setattr(workbench, "evaluator", lambda copies: SimpleNamespace(slots=copies))
+    monkeypatch.setattr(workbench, "trainer", lambda network, copies: FailingTrainer(ValueError("shapes differ")))
+    monkeypatch.setattr(workbench, "evaluator", lambda network, copies: SimpleNamespace(slots=copies))
     with pytest.raises(ValueError, match="shapes differ"):
-        workbench.train("pack_00002", np.arange(3), np.zeros((3, 4), np.uint8), np.arange(3), np.zeros(1), np.zeros(4),
-                        (None, None))
+        workbench.train("pack_00002", np.arange(3), np.zeros((3, 4), np.uint8), np.arange(3), Network(), np.zeros(1),
+                        np.zeros(4), (None, None))
 
 
 def test_out_of_memory_in_the_probe_is_a_device_error(monkeypatch):
@@ -60,7 +63,7 @@ def test_out_of_memory_in_the_probe_is_a_device_error(monkeypatch):
     workbench = bench.Bench(PARAMS)
     with pytest.raises(DeviceError, match="^the GPU ran out of memory in a probe step of a few copies: free its "
                                           "memory .* or set train.pack_size to an integer$"):
-        workbench.capacity(np.zeros((4, 32, 32, 3), np.uint8))
+        workbench.capacity(Network(), np.zeros((4, 32, 32, 3), np.uint8))
 
 
 def test_evaluated_epochs_are_every_nth_and_the_last():

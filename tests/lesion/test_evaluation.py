@@ -3,6 +3,7 @@
 import numpy as np
 
 from lesion.evaluation import EPSILON, PackEvaluator
+from lesion.model.networks import Network
 
 
 def test_loglik_bits_matches_hand_computation():
@@ -13,7 +14,7 @@ def test_loglik_bits_matches_hand_computation():
     weights[9][0] = np.log(probs / probs.sum())
     y_test = np.array([0, 0, 1, 2])
     x_test = np.zeros((4, 32, 32, 3), np.uint8)
-    loglik, accuracy, mean_prob = PackEvaluator(1).evaluate(weights, x_test, y_test, 10)
+    loglik, accuracy, mean_prob = PackEvaluator(Network(), 1).evaluate(weights, x_test, y_test)
     p = np.clip(probs / probs.sum(), EPSILON, 1 - EPSILON)
     expected_0 = (2 * np.log2(p[0]) + 2 * np.log2(1 - p[0])) / 4  # two images of class 0, two others
     expected_1 = (np.log2(p[1]) + 3 * np.log2(1 - p[1])) / 4
@@ -25,15 +26,14 @@ def test_loglik_bits_matches_hand_computation():
 
 def test_predictions_are_what_evaluation_sums():
     """`predict` gives the probabilities behind mean_prob."""
-    from lesion.model.cnn import initial_pack_weights
 
     rng = np.random.default_rng(0)
-    weights = initial_pack_weights([3, 4])
+    weights = Network().initial_pack_weights([3, 4])
     x_test = rng.integers(0, 256, (30, 32, 32, 3), dtype=np.uint8)
     y_test = np.arange(30) % 10
-    evaluator = PackEvaluator(2)
+    evaluator = PackEvaluator(Network(), 2)
     probs = evaluator.predict(weights, x_test)
-    _, accuracy, mean_prob = evaluator.evaluate(weights, x_test, y_test, 10)
+    _, accuracy, mean_prob = evaluator.evaluate(weights, x_test, y_test)
     assert probs.shape == (2, 30, 10)
     for j in range(10):
         np.testing.assert_allclose(probs[:, y_test == j].mean(axis=1), mean_prob[:, :, j], rtol=1e-5, atol=1e-7)

@@ -6,11 +6,12 @@ import pytest
 from lesion import load_model
 from lesion.errors import InputError
 from lesion.evaluation import PackEvaluator
+from lesion.model.networks import Network
 
 
 def test_a_loaded_model_predicts_what_its_pack_predicts(blob_study):
     project, weights, x_test, _ = blob_study
-    packed = PackEvaluator(2).predict(weights, x_test)
+    packed = PackEvaluator(Network(), 2).predict(weights, x_test)
     for model_id in (0, 1):
         model = load_model(model_id, project=project)
         logits = model.predict(x_test.astype(np.float32) / 255.0, verbose=0)

@@ -9,6 +9,7 @@ from lesion import contract, params
 from lesion.errors import InputError, ParamsError, TrainingError
 from lesion.bench import describe_models
 from lesion.executors import LocalExecutor
+from lesion.model.networks import Network
 from lesion.packs import check_inputs, free_pack_paths, plan_packs, reuse_finished, sweep_temporaries, train_all
 from tests.conftest import REPO
 from tests.fixtures.tiny import TRAIN, write_inputs
@@ -59,8 +60,8 @@ def test_a_grown_study_trains_only_its_new_models(tmp_path, monkeypatch):
     write_inputs(tmp_path)
     settings = {**params.load("train", path=REPO / "params.yaml"), **TRAIN, "pack_size": 1, "epochs": 1}
     manifest, labels = contract.read_manifest(), contract.read_labels()
-    data = contract.read_dataset("x_train", "y_train", "x_test", "y_test")
-    inputs = (data["x_train"], data["y_train"], (data["x_test"], data["y_test"]))
+    data = contract.read_dataset("cifar10", "x_train", "y_train", "x_test", "y_test")
+    inputs = (Network(), data["x_train"], data["y_train"], (data["x_test"], data["y_test"]))
     executor = LocalExecutor(settings)
     first, _ = train_all(executor, manifest[manifest.kind == "clean"], labels, *inputs)
     before = {p.name: p.read_bytes() for p in contract.pack_files()}
@@ -85,26 +86,34 @@ def test_a_diverging_loss_names_the_pack_models_and_epoch(tmp_path, monkeypatch)
     monkeypatch.chdir(tmp_path)
     write_inputs(tmp_path)
     settings = {**params.load("train", path=REPO / "params.yaml"), **TRAIN, "learning_rate": 1e12, "epochs": 3}
-    data = contract.read_dataset("x_train", "y_train", "x_test", "y_test")
+    data = contract.read_dataset("cifar10", "x_train", "y_train", "x_test", "y_test")
     with pytest.raises(TrainingError, match=r"^loss became NaN or infinite in pack_00000 \(models 0, 2\) at epoch \d: "
                                             "lower train.learning_rate or use precision float32$"):
-        train_all(LocalExecutor(settings), contract.read_manifest(), contract.read_labels(), data["x_train"],
+        train_all(LocalExecutor(settings), contract.read_manifest(), contract.read_labels(), Network(), data["x_train"],
                   data["y_train"], (data["x_test"], data["y_test"]))
 
 
 def test_labels_outside_the_classes_a_batch_larger_than_the_data_and_a_late_schedule_are_refused():
-    settings = {"batch_size": 8, "epochs": 3, "schedule": {"corrupt_from": 0, "corrupt_until": None}}
+    settings = {"batch_size": 8, "epochs": 3, "kernels": "xla", "schedule": {"corrupt_from": 0, "corrupt_until": None}}
     base = np.zeros(20, np.uint8)
+    images = np.zeros((20, 32, 32, 3), np.uint8)
     out_of_range = contract.LabelSets.from_rows([base, np.where(np.arange(20) == 7, 10, 0)], base)
     with pytest.raises(InputError, match=r"labels.npz holds label 10, outside 0..9: rerun dvc repro corrupt"):
-        check_inputs(settings, out_of_range)
+        check_inputs(settings, out_of_range, Network(), images)
+    check_inputs(settings, out_of_range, Network(n_classes=11), images)  # eleven classes: label 10 is one of them
     five = contract.LabelSets.from_rows(np.zeros((2, 5), np.uint8), np.zeros(5, np.uint8))
+    with pytest.raises(InputError, match="labels.npz labels 5 images, the dataset has 20: rerun dvc repro corrupt"):
+        check_inputs(settings, five, Network(), images)
     with pytest.raises(ParamsError, match="train.batch_size 8 is larger than the 5 training images"):
-        check_inputs(settings, five)
+        check_inputs(settings, five, Network(), images[:5])
     late = dict(settings, batch_size=1, schedule={"corrupt_from": 3, "corrupt_until": None})
     with pytest.raises(ParamsError, match=r"^train.schedule.corrupt_from 3 is not an epoch of the 3 trained \(they "
                                           r"count from 0\): lower it, or raise train.epochs$"):
-        check_inputs(late, five)
+        check_inputs(late, five, Network(), images[:5])
+    with pytest.raises(ParamsError, match=r"^train.kernels: pallas is written for tutorial_cnn on 32x32x3 images, not "
+                                          r"top_down on 32x32x3 images, 10 classes \(117,386 parameters\): set "
+                                          r"train.kernels: xla$"):
+        check_inputs(dict(settings, kernels="pallas"), five, Network("top_down"), images[:5])
 
 
 def test_a_manifest_with_more_models_than_label_sets_is_refused(tmp_path, monkeypatch):
@@ -113,10 +122,10 @@ def test_a_manifest_with_more_models_than_label_sets_is_refused(tmp_path, monkey
     settings = {**params.load("train", path=REPO / "params.yaml"), **TRAIN}
     labels = contract.read_labels()
     fewer = contract.LabelSets(labels.base, labels.offsets[:-1], labels.indices, labels.values)
-    data = contract.read_dataset("x_train", "y_train", "x_test", "y_test")
+    data = contract.read_dataset("cifar10", "x_train", "y_train", "x_test", "y_test")
     with pytest.raises(InputError, match=r"^data/labels/manifest.csv has model 5, data/labels/labels.npz label sets "
                                          r"of 5 models only: rerun dvc repro corrupt$"):
-        train_all(LocalExecutor(settings), contract.read_manifest(), fewer, data["x_train"], data["y_train"],
+        train_all(LocalExecutor(settings), contract.read_manifest(), fewer, Network(), data["x_train"], data["y_train"],
                   (data["x_test"], data["y_test"]))
 
 
@@ -132,9 +141,9 @@ def test_a_failed_write_stops_training_at_once(tmp_path, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(contract, "write_pack", no_space)
-    data = contract.read_dataset("x_train", "y_train", "x_test", "y_test")
+    data = contract.read_dataset("cifar10", "x_train", "y_train", "x_test", "y_test")
     with pytest.raises(TrainingError) as error:
-        train_all(LocalExecutor(settings), contract.read_manifest(), contract.read_labels(), data["x_train"],
+        train_all(LocalExecutor(settings), contract.read_manifest(), contract.read_labels(), Network(), data["x_train"],
                   data["y_train"], (data["x_test"], data["y_test"]))
     assert str(error.value).startswith("cannot write data/models/pack_00000.npz: No space left on device (")
     assert "free space and rerun dvc repro train, finished packs are kept" in str(error.value)

@@ -36,6 +36,15 @@ def test_the_repositorys_params_pass_and_cover_the_schema(repo_params):
         ("corrupt", "pairs", {"sample": 0}, "corrupt.pairs must be 'all', {sample: N} with N >= 1"),
         ("corrupt", "pairs", {"sample": 2.5}, "corrupt.pairs must be 'all', {sample: N} with N >= 1"),
         ("corrupt", "pairs", {"samples": 3}, "corrupt.pairs must be 'all', {sample: N} with N >= 1"),
+        ("corrupt", "classes", ["cat"], "corrupt.classes must be 'all' or a list of at least two class names, got "
+                                        "['cat']"),
+        ("corrupt", "classes", "some", "corrupt.classes must be 'all' or a list of at least two class names"),
+        ("corrupt", "pairs", [["cat", 2.5]], "corrupt.pairs must be 'all', {sample: N} with N >= 1 or a list of"),
+        ("data", "dataset", "imagenet", "data.dataset must be one of cifar10, cifar100, cifar100_coarse, mnist, "
+                                        "fashion_mnist, got 'imagenet'"),
+        ("data", "url", "", "data.url must be empty (the dataset's official location) or a non-empty string, got ''"),
+        ("train", "model", "resnet", "train.model must be one of tutorial_cnn, wide_cnn, top_down, got 'resnet'"),
+        ("train", "width", 0, "train.width must be a number > 0, got 0"),
         ("train", "epochs", 0, "train.epochs must be an integer of at least 1, got 0"),
         ("train", "epochs", 2.0, "train.epochs must be an integer of at least 1, got 2.0"),
         ("train", "pack_size", "big", "train.pack_size must be 'auto' or an integer of at least 1, got 'big'"),
@@ -88,7 +97,7 @@ def test_a_missing_key_says_what_to_set(repo_params):
 
 def test_an_unknown_key_is_refused(repo_params):
     with pytest.raises(ParamsError, match="params.yaml has an unknown key train.epoch: the train section takes "
-                                          "backend, device, executor, epochs,"):
+                                          "model, width, backend, device, executor, epochs,"):
         params.check("train", dict(repo_params["train"], epoch=3))
 
 
@@ -98,7 +107,7 @@ def test_an_unknown_key_is_refused(repo_params):
         ("train:\n  epochs: 3\n bad: [\n", "params.yaml is not valid YAML at line"),
         ("- a list\n- not sections\n", "params.yaml must be a mapping of sections"),
         ("data:\n  url: x\n  verify: true\n", "params.yaml has no 'train' section"),
-        ("train: 3\n", "params.yaml: section 'train' must be a mapping of keys backend, device, executor, epochs,"),
+        ("train: 3\n", "params.yaml: section 'train' must be a mapping of keys model, width, backend, device,"),
         ("train: {}\ncorupt:\n  trials: 3\n", "params.yaml has an unknown section 'corupt': its sections are data, "
                                                "corrupt, train,"),
     ],

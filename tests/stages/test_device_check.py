@@ -46,7 +46,8 @@ def test_device_cpu_trains_on_the_cpu_and_says_so(project):
     result = run_with_driver(project, "train")
     assert result.returncode == 0, result.stderr
     first = result.stdout.splitlines()[0]
-    assert first.startswith("6 models on tensorflow, ") and first.endswith(
+    assert first.startswith("6 models of tutorial_cnn on 32x32x3 images, 10 classes (122,570 parameters) on "
+                            "tensorflow, ") and first.endswith(
         ", float32: 0 already trained, 6 to train in 3 packs of 2")
     run = json.loads((project / contract.TRAIN_RUN).read_text())
     assert (run["backend"], run["device"], run["executor"]) == ("tensorflow", cpu_name(), "local")

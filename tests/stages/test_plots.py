@@ -106,8 +106,9 @@ def test_provenance_values(built):
     record = json.loads((built / contract.PROVENANCE).read_text())
     assert record["params"] == yaml.safe_load((built / "params.yaml").read_text())
     assert record["params"]["stats"]["bootstrap"] == 100 and record["params"]["plots"]["dpi"] == 60
-    data = (built / contract.DATASET).read_bytes()
-    assert record["data"] == {"url": record["params"]["data"]["url"], "verify": record["params"]["data"]["verify"],
+    data = (built / contract.dataset_file("cifar10")).read_bytes()
+    assert record["data"] == {"dataset": "cifar10", "url": record["params"]["data"]["url"],
+                              "verify": record["params"]["data"]["verify"],
                               "file": "data/cifar10.npz", "bytes": len(data),
                               "sha256": hashlib.sha256(data).hexdigest()}
     assert record["training"] == "not recorded"  # no metrics/training/run.json in this study

@@ -35,7 +35,7 @@ def ray_study(trained_study, tmp_path):
     project.mkdir()
     shutil.copy(trained_study[0] / "params.yaml", project / "params.yaml")
     shutil.copytree(trained_study[0] / "data/labels", project / "data/labels")
-    shutil.copy(trained_study[0] / contract.DATASET, project / contract.DATASET)
+    shutil.copy(trained_study[0] / contract.dataset_file("cifar10"), project / contract.dataset_file("cifar10"))
     write_params(project, train=dict(TRAIN, executor="ray"))
     return project
 

@@ -16,22 +16,24 @@ from lesion import contract
 from lesion.backend import cpu_name
 from lesion.evaluation import PackEvaluator
 from lesion.files import stale_temporaries
+from lesion.model.networks import Network
 from tests.conftest import run_module, stage_env, write_params
 from tests.fixtures.tiny import CORRUPT, TRAIN, write_inputs
 
-ON_CPU = f"tensorflow, {cpu_name()}, float32"  # the start line's backend, device and precision
+# The start line's network, backend, device and precision.
+ON_CPU = f"tutorial_cnn on 32x32x3 images, 10 classes (122,570 parameters) on tensorflow, {cpu_name()}, float32"
 
 
 def test_train_writes_every_model_and_curves(trained_study):
     project, result = trained_study
-    assert f"6 models on {ON_CPU}: 0 already trained, 6 to train in 3 packs of 2" in result.stdout.splitlines()[0]
+    assert f"6 models of {ON_CPU}: 0 already trained, 6 to train in 3 packs of 2" in result.stdout.splitlines()[0]
     ids = np.concatenate([np.load(p)["model_ids"] for p in contract.pack_files(project / contract.MODELS_DIR)])
     assert sorted(ids) == list(range(6))
     curve = pd.read_csv(project / "metrics/training/plots/metrics/clean/loss.tsv", sep="\t")
     assert list(curve.step) == [0, 1] and curve.loss.iloc[1] < curve.loss.iloc[0]
     run = json.loads((project / contract.TRAIN_RUN).read_text())
     assert run == {"backend": "tensorflow", "device": cpu_name(), "precision": "float32", "epochs": 2, "pack_size": 2,
-                   "executor": "local"}
+                   "executor": "local", "network": Network().to_dict()}
 
 
 def test_the_last_test_accuracy_is_what_the_evaluator_measures(trained_study):
@@ -39,10 +41,10 @@ def test_the_last_test_accuracy_is_what_the_evaluator_measures(trained_study):
     stage's forward pass computes it from the final weights."""
     project = trained_study[0]
     packs = [contract.read_pack(path) for path in contract.pack_files(project / contract.MODELS_DIR)]
-    with np.load(project / contract.DATASET) as data:
+    with np.load(project / contract.dataset_file("cifar10")) as data:
         x_test, y_test = data["x_test"], data["y_test"]
     for pack in packs:
-        probs = PackEvaluator(len(pack.model_ids)).predict(pack.weights, x_test)
+        probs = PackEvaluator(Network.from_dict(pack.network), len(pack.model_ids)).predict(pack.weights, x_test)
         np.testing.assert_allclose(pack.history[:, -1, 2], (probs.argmax(-1) == y_test).mean(axis=1), atol=1e-6)
     curve = pd.read_csv(project / contract.CURVE_TABLES / "swap/test_accuracy.tsv", sep="\t")
     manifest = pd.read_csv(project / contract.MANIFEST)
@@ -56,7 +58,7 @@ def test_adding_trials_trains_only_the_new_models(trained):
               for key, weights in zip(pack.keys, pack.weights[0])}
     write_inputs(trained, dict(CORRUPT, trials=3))
     result = run_module(trained, "train", check=True)
-    assert f"8 models on {ON_CPU}: 6 already trained, 2 to train in 1 packs of 2" in result.stdout
+    assert f"8 models of {ON_CPU}: 6 already trained, 2 to train in 1 packs of 2" in result.stdout
     packs = list(map(contract.read_pack, contract.pack_files(trained / contract.MODELS_DIR)))
     assert sorted(np.concatenate([pack.model_ids for pack in packs])) == list(range(8))
     manifest = pd.read_csv(trained / contract.MANIFEST)
@@ -79,7 +81,7 @@ def test_resume_trains_only_unfinished_and_damaged_packs(trained_study, trained)
     damaged.write_bytes(bytes(data))
     untouched = (trained / contract.pack_path(0)).stat().st_mtime_ns
     result = run_module(trained, "train", check=True)
-    assert f"6 models on {ON_CPU}: 2 already trained, 4 to train in 2 packs of 2" in result.stdout
+    assert f"6 models of {ON_CPU}: 2 already trained, 4 to train in 2 packs of 2" in result.stdout
     assert f"note: {contract.pack_path(1)} cannot be reused (" in result.stdout
     assert {path.name: path.read_bytes() for path in contract.pack_files(trained / contract.MODELS_DIR)} == reference
     assert (trained / contract.pack_path(0)).stat().st_mtime_ns == untouched  # not trained again
@@ -125,7 +127,7 @@ def test_an_interrupted_run_resumes_to_the_same_bytes(trained_study, tmp_path, s
     project.mkdir()
     shutil.copy(trained_study[0] / "params.yaml", project / "params.yaml")
     shutil.copytree(trained_study[0] / "data/labels", project / "data/labels")
-    shutil.copy(trained_study[0] / contract.DATASET, project / contract.DATASET)
+    shutil.copy(trained_study[0] / contract.dataset_file("cifar10"), project / contract.dataset_file("cifar10"))
     written, code, stderr = interrupt_training(project, sig)
     assert written < len(reference) and code != 0
     if sig == signal.SIGINT:

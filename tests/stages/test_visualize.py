@@ -2,6 +2,7 @@
 bytes do not move when model ids do; every PNG of the gallery and its index page in reading order, byte-identical
 from run to run; no model to show is one error."""
 
+import json
 import re
 import shutil
 
@@ -11,6 +12,7 @@ import pytest
 from matplotlib.image import imread
 
 from lesion import contract
+from lesion.model.networks import Network
 from tests.conftest import run_module, write_params
 from tests.fixtures.blobs import SWAPPED
 
@@ -32,8 +34,9 @@ def test_vis_models_holds_labels_and_weights_not_ids(blob_study):
     result = run_module(project, "vis_models", check=True)
     assert "no cat/dog model of trial 0" in result.stdout
     with np.load(project / contract.VIS_MODELS) as data:
-        assert sorted(data.files) == sorted(["labels"] + [f"w{i}" for i in range(10)])
+        assert sorted(data.files) == sorted(["labels", "network"] + [f"w{i}" for i in range(10)])
         assert list(data["labels"]) == ["clean", "automobile/truck swapped"]
+        assert json.loads(str(data["network"])) == Network().to_dict()
         for i, stacked in enumerate(weights):
             np.testing.assert_array_equal(data[f"w{i}"], stacked)
 
@@ -51,10 +54,11 @@ def test_vis_models_bytes_do_not_move_when_model_ids_shift(blob_study, tmp_path)
     grown = pd.concat([manifest.iloc[:1], extra, manifest.iloc[1:]]).assign(model_id=[0, 1, 2])
     grown.to_csv(tmp_path / contract.MANIFEST, index=False)
     other = [np.stack([w[0], w[0] * 0 + 1, w[1]]) for w in weights]  # model 1 differs, models 0 and 2 as before
+    network = Network().to_dict()
     contract.write_pack(tmp_path / contract.pack_path(0), contract.Pack(np.array([0, 2]), "test", np.zeros((2, 4, 2)),
-                                                                        [w[[0, 2]] for w in other]))
+                                                                        [w[[0, 2]] for w in other], network=network))
     contract.write_pack(tmp_path / contract.pack_path(1), contract.Pack(np.array([1]), "test", np.zeros((1, 4, 2)),
-                                                                        [w[[1]] for w in other]))
+                                                                        [w[[1]] for w in other], network=network))
     run_module(tmp_path, "vis_models", check=True)
     assert (tmp_path / contract.VIS_MODELS).read_bytes() == (project / contract.VIS_MODELS).read_bytes()
 
@@ -110,7 +114,7 @@ def test_no_model_available_is_one_error_line(blob_study):
 
 def test_visualize_without_the_shown_models_is_one_error_line(blob_study, tmp_path):
     shutil.copytree(blob_study[0] / "data/labels", tmp_path / "data/labels")
-    shutil.copy(blob_study[0] / contract.DATASET, tmp_path / "data/cifar10.npz")
+    shutil.copy(blob_study[0] / contract.dataset_file("cifar10"), tmp_path / "data/cifar10.npz")
     write_params(tmp_path, visualize=FAST)
     result = run_module(tmp_path, "visualize")
     assert result.returncode == 1

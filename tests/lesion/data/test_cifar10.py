@@ -4,20 +4,27 @@ import errno
 import io
 import pickle
 import tarfile
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from lesion.data import cifar10
+from lesion.data import cifar, datasets, sources
 from lesion.errors import DownloadError
 from tests.fixtures.cifar import CLASS_NAMES, RunsCommand, Server, make_archive, md5s
+from tests.fixtures.datasets import with_checksums
 
 
-def test_download_verifies_and_round_trips(served, synthetic, tmp_path):
+def download(url, verify, output):
+    datasets.download("cifar10", url, verify, output)
+
+
+def test_download_verifies_and_round_trips(served, synthetic, tmp_path, monkeypatch):
     server, _ = served
     files, arrays = synthetic
     output = tmp_path / "data" / "cifar10.npz"
-    cifar10.download(server.url("cifar-10-python.tar.gz"), True, output, checksums=md5s(files))
+    with_checksums(monkeypatch, "cifar10", md5s(files))
+    download(server.url("cifar-10-python.tar.gz"), True, output)
     with np.load(output) as data:
         train = [arrays[f"data_batch_{i}"] for i in range(1, 6)]
         np.testing.assert_array_equal(data["x_train"], np.concatenate([x for x, _ in train]))
@@ -45,7 +52,7 @@ def test_retries_transient_server_errors(synthetic, tmp_path):
     (folder / "a.tar.gz").write_bytes(make_archive(synthetic[0]))
     server = Server(folder, failures=2)
     try:
-        cifar10.download(server.url("a.tar.gz"), False, tmp_path / "out.npz")
+        download(server.url("a.tar.gz"), False, tmp_path / "out.npz")
     finally:
         server.close()
     assert (tmp_path / "out.npz").exists()
@@ -56,14 +63,14 @@ def test_local_mirror(synthetic, tmp_path, url_kind):
     archive = tmp_path / "mirror.tar.gz"
     archive.write_bytes(make_archive(synthetic[0]))
     url = str(archive) if url_kind == "path" else archive.as_uri()
-    cifar10.download(url, False, tmp_path / "out.npz")
+    download(url, False, tmp_path / "out.npz")
     with np.load(tmp_path / "out.npz") as data:
         assert len(data["y_test"]) == 40
 
 
 def test_missing_local_archive_is_clear(tmp_path):
-    with pytest.raises(DownloadError, match="no archive at"):
-        cifar10.download(str(tmp_path / "absent.tar.gz"), True, tmp_path / "out.npz")
+    with pytest.raises(DownloadError, match="no archive at .*: check data.url, which should name a local copy"):
+        download(str(tmp_path / "absent.tar.gz"), True, tmp_path / "out.npz")
 
 
 def local_archive(tmp_path, files, extra=()):
@@ -86,7 +93,7 @@ def test_a_pickle_that_runs_code_is_refused_and_runs_nothing(synthetic, tmp_path
     files[member] = pickle.dumps({b"data": RunsCommand(f"touch {marker}"), b"labels": [0],
                                   b"label_names": RunsCommand(f"touch {marker}")}, protocol=2)
     with pytest.raises(DownloadError) as error:
-        cifar10.download(local_archive(tmp_path, files), False, tmp_path / "data" / "cifar10.npz")
+        download(local_archive(tmp_path, files), False, tmp_path / "data" / "cifar10.npz")
     assert f"{member} is not a CIFAR-10 batch file (it asks for posix.system" in str(error.value)
     assert not marker.exists() and not (tmp_path / "data" / "cifar10.npz").exists()
 
@@ -96,18 +103,19 @@ def test_only_the_exact_official_member_paths_are_read(synthetic, tmp_path):
     impostor = pickle.dumps({b"label_names": names}, protocol=2)
     url = local_archive(tmp_path, synthetic[0], extra=[("../../elsewhere/batches.meta", impostor),
                                                         ("cifar-10-batches-py/sub/batches.meta", impostor)])
-    cifar10.download(url, False, tmp_path / "out.npz")
+    download(url, False, tmp_path / "out.npz")
     with np.load(tmp_path / "out.npz") as data:
         assert list(data["class_names"]) == CLASS_NAMES
     doubled = local_archive(tmp_path, synthetic[0], extra=[("cifar-10-batches-py/batches.meta", impostor)])
     with pytest.raises(DownloadError, match="holds cifar-10-batches-py/batches.meta twice"):
-        cifar10.download(doubled, False, tmp_path / "out.npz")
+        download(doubled, False, tmp_path / "out.npz")
 
 
 def test_an_oversized_member_is_refused_before_it_is_written(synthetic, tmp_path, monkeypatch):
-    monkeypatch.setattr(cifar10, "MAX_MEMBER_BYTES", 1000)  # the synthetic batches are about 6 kB
+    small = replace(datasets.DATASETS["cifar10"], max_member_bytes=1000)  # the synthetic batches are about 6 kB
+    monkeypatch.setitem(datasets.DATASETS, "cifar10", small)
     with pytest.raises(DownloadError, match="is not a regular file under 0 MiB"):
-        cifar10.download(local_archive(tmp_path, synthetic[0]), False, tmp_path / "data" / "out.npz")
+        download(local_archive(tmp_path, synthetic[0]), False, tmp_path / "data" / "out.npz")
     assert sorted(p.name for p in (tmp_path / "data").iterdir()) == []  # its scratch folder is gone too
 
 
@@ -124,7 +132,7 @@ def test_labels_and_class_names_must_be_cifar10s(synthetic, tmp_path, kind, mess
     else:
         files["batches.meta"] = pickle.dumps({b"label_names": [c.encode() for c in CLASS_NAMES[:9]]}, protocol=2)
     with pytest.raises(DownloadError) as error:
-        cifar10.download(local_archive(tmp_path, files), False, tmp_path / "out.npz")
+        download(local_archive(tmp_path, files), False, tmp_path / "out.npz")
     assert str(error.value).startswith(message)
 
 
@@ -148,10 +156,11 @@ class FullDisk:
 def test_a_full_disk_is_reported_as_one(served, synthetic, tmp_path, monkeypatch, source):
     url = local_archive(tmp_path, synthetic[0]) if source == "local" else served[0].url("cifar-10-python.tar.gz")
     real_open = open
-    monkeypatch.setattr(cifar10, "open", lambda path, mode="r", *a, **k: FullDisk() if "w" in mode
-                        else real_open(path, mode, *a, **k), raising=False)
+    for module in (sources, cifar):  # the download's writes, and the extraction's
+        monkeypatch.setattr(module, "open", lambda path, mode="r", *a, **k: FullDisk() if "w" in mode
+                            else real_open(path, mode, *a, **k), raising=False)
     with pytest.raises(DownloadError) as error:
-        cifar10.download(url, False, tmp_path / "data" / "out.npz")
+        download(url, False, tmp_path / "data" / "out.npz")
     assert "No space left on device: free space on that disk" in str(error.value)
     assert "network" not in str(error.value) and "download it again" not in str(error.value)
 
@@ -160,5 +169,5 @@ def test_scratch_of_a_killed_run_is_swept(synthetic, tmp_path):
     stale = tmp_path / "data" / ".download.abc123"
     stale.mkdir(parents=True)
     (stale / "data_batch_1").write_bytes(b"x" * 100)
-    cifar10.download(local_archive(tmp_path, synthetic[0]), False, tmp_path / "data" / "cifar10.npz")
+    download(local_archive(tmp_path, synthetic[0]), False, tmp_path / "data" / "cifar10.npz")
     assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["cifar10.npz"]

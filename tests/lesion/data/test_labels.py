@@ -153,3 +153,27 @@ def test_a_sample_spreads_over_all_pairs():
 def test_a_sample_larger_than_the_pairs_is_an_error():
     with pytest.raises(ParamsError, match=r"^corrupt.pairs samples 46 pairs, but 10 classes have only 45: lower"):
         parse_pairs({"sample": 46}, CLASS_NAMES, 0)
+
+
+def test_corrupt_classes_restrict_every_form_of_pairs():
+    vehicles = ["automobile", "truck", "ship", "airplane"]
+    indices = sorted(CLASS_NAMES.index(name) for name in vehicles)
+    every = parse_pairs("all", CLASS_NAMES, 0, vehicles)
+    assert every == [(a, b) for i, a in enumerate(indices) for b in indices[i + 1:]]  # the 6 pairs, canonical
+    sample = parse_pairs({"sample": 3}, CLASS_NAMES, 0, vehicles)
+    assert len(sample) == 3 and set(sample) < set(every)
+    assert parse_pairs({"sample": 5}, CLASS_NAMES, 0) == parse_pairs({"sample": 5}, CLASS_NAMES, 0, "all")
+    assert parse_pairs([["truck", "ship"]], CLASS_NAMES, 0, vehicles) == [(9, 8)]
+    with pytest.raises(ParamsError, match=r"^corrupt.pairs pairs 'cat', which corrupt.classes leaves out: add it"):
+        parse_pairs([["cat", "truck"]], CLASS_NAMES, 0, vehicles)
+    with pytest.raises(ParamsError, match=r"^corrupt.classes names unknown class 'boat'"):
+        parse_pairs("all", CLASS_NAMES, 0, ["boat", "ship"])
+    with pytest.raises(ParamsError, match=r"^corrupt.pairs samples 7 pairs, but 4 classes have only 6"):
+        parse_pairs({"sample": 7}, CLASS_NAMES, 0, vehicles)
+
+
+def test_digit_classes_may_be_written_as_yaml_integers():
+    """MNIST's classes are named '0'..'9': corrupt.pairs: [[3, 5]] reads as integers and means those classes."""
+    digits = [str(d) for d in range(10)]
+    assert parse_pairs([[3, 5], ["7", 1]], digits, 0) == [(3, 5), (7, 1)]
+    assert parse_pairs("all", digits, 0, [9, 8, 0]) == [(0, 8), (0, 9), (8, 9)]

@@ -7,7 +7,7 @@ from lesion.featvis.images import FourierImage
 
 
 def test_fourier_image_is_numpys_inverse_fft():
-    image = FourierImage()
+    image = FourierImage((32, 32, 3))
     params = image.init(np.random.default_rng(0), (1, 1)) * 100
     spectrum = (params[0, 0, 0] + 1j * params[0, 0, 1]) * image.scale
     expected = np.fft.irfft2(spectrum, s=(32, 32), axes=(0, 1))

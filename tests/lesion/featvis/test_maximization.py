@@ -10,7 +10,7 @@ from lesion.featvis.modifiers import Jitter
 from lesion.featvis.net import PackedNet
 from lesion.featvis.regularizers import LpNorm, TotalVariation, total_variation
 from lesion.featvis.scores import ActivationMatch, Channel
-from lesion.model.cnn import initial_weights
+from lesion.model.networks import Network
 
 TARGET = 3
 
@@ -21,7 +21,7 @@ def logits_of(net, weights, images):
 
 def happy(weights, image, regularizers, steps=40):
     """Maximize class `target` of model 0 from 2 random starts; returns (start logits, final images, net)."""
-    net = PackedNet()
+    net = PackedNet(Network())
     weights = [w[:1] for w in weights]
     start = image.init(np.random.default_rng(0), (1, 2))
     objective = Channel(["logits"] * 2, [TARGET] * 2)
@@ -30,7 +30,7 @@ def happy(weights, image, regularizers, steps=40):
     return logits_of(net, weights, image(start)), images, net, weights
 
 
-@pytest.mark.parametrize("image", [PixelImage(), FourierImage()], ids=["pixel", "fourier"])
+@pytest.mark.parametrize("image", [PixelImage((32, 32, 3)), FourierImage((32, 32, 3))], ids=["pixel", "fourier"])
 def test_activation_maximization_raises_the_target_logit(blob_study, image):
     before, images, net, weights = happy(blob_study[1], image, [LpNorm(0.1), TotalVariation(0.1)])
     after = logits_of(net, weights, images)[0]
@@ -39,9 +39,9 @@ def test_activation_maximization_raises_the_target_logit(blob_study, image):
 
 
 def test_total_variation_penalty_smooths():
-    net = PackedNet()
-    weights = [w[None] for w in initial_weights(0)]  # untrained: smoothing must not depend on what was learned
-    image = PixelImage()
+    net = PackedNet(Network())
+    weights = [w[None] for w in Network().initial_weights(0)]  # untrained: smoothing must not hinge on learning
+    image = PixelImage((32, 32, 3))
     start = image.init(np.random.default_rng(0), (1, 2))
     objective = Channel(["conv2"] * 2, [0, 1])
     runs = [ActivationMaximization(net, image)(weights, objective, start, [TotalVariation(w)],
@@ -52,11 +52,11 @@ def test_total_variation_penalty_smooths():
 
 def test_inversion_error_falls(blob_study):
     _, weights, x_test, _ = blob_study
-    net = PackedNet()
+    net = PackedNet(Network())
     items = np.repeat(x_test[:1] / np.float32(255), 2, axis=0)[None].repeat(2, axis=0)  # 2 models x 2 layers
     layers = ["conv2", "dense"]
     targets = {name: keras.ops.convert_to_numpy(a) for name, a in net(weights, items).items()}
-    image = PixelImage()
+    image = PixelImage((32, 32, 3))
     _, scores = ActivationMaximization(net, image)(
         weights, ActivationMatch(layers, targets), image.init(np.random.default_rng(0), (2, 2)),
         [TotalVariation(0.01)], steps=60)

@@ -1,12 +1,15 @@
-"""A packed copy computes exactly what a plain Keras model computes: outputs, gradients, one Adam step, also where
-pool windows tie; the rows the packed layers skip never reach the logits."""
+"""A packed copy computes exactly what a plain Keras model computes, for every network on every image shape:
+outputs, gradients, one Adam step, also where pool windows tie; the rows the packed layers skip never reach the
+logits."""
 
 import keras
 import numpy as np
 
 from lesion.model import autodiff
-from lesion.model.cnn import build_cnn, initial_pack_weights
-from lesion.model.packed import build_packed, used_input_size
+import pytest
+
+from lesion.model.networks import Network
+from lesion.model.packed import used_input_size
 from lesion.model.trainer import PackTrainer
 
 K = 3
@@ -23,7 +26,12 @@ def single_model_gradient(model, x, y):
     return [keras.ops.convert_to_numpy(g) for g in grads]
 
 
-def test_packed_copy_computes_what_a_single_model_computes():
+NETWORKS = [Network(), Network("wide_cnn", width=1.5), Network("top_down"),
+            Network("tutorial_cnn", (28, 28, 1), 20), Network("top_down", (28, 28, 1), 20)]
+
+
+@pytest.mark.parametrize("network", NETWORKS, ids=lambda n: f"{n.model}-{n.image_shape[0]}px-{n.n_classes}")
+def test_packed_copy_computes_what_a_single_model_computes(network):
     """Outputs, gradients and one Adam step of copy k equal those of a plain Keras model with its weights.
 
     Only float rounding may differ (the packed convolution sums in another order). The gradients are compared
@@ -31,19 +39,20 @@ def test_packed_copy_computes_what_a_single_model_computes():
     gradient is near Adam's epsilon moves by an amount that rounding can change by that much.
     """
     rng = np.random.default_rng(0)
-    weights = initial_pack_weights([11, 12, 13])
-    x = rng.random((K, 8, 32, 32, 3)).astype(np.float32)
-    y = rng.integers(0, 10, (K, 8))
+    weights = network.initial_pack_weights([11, 12, 13])
+    x = rng.random((K, 8) + network.image_shape).astype(np.float32)
+    y = rng.integers(0, network.n_classes, (K, 8))
 
-    packed = build_packed(K)
+    packed = network.packed(K)
     logits = keras.ops.convert_to_numpy(packed.stateless_call(weights, [], x)[0])
-    trainer = PackTrainer(K, 8, 1e-3)
+    assert logits.shape == (K, 8, network.n_classes)
+    trainer = PackTrainer(network, K, 8, 1e-3)
     tensors = [keras.ops.convert_to_tensor(w) for w in weights]
     (_, _), grads = trainer.gradient(tensors, x, y)
     stepped, _ = trainer.optimizer.update(tensors, grads, trainer.optimizer.initial_state(tensors))
 
     for k in range(K):
-        single = build_cnn()
+        single = network.plain()
         single.set_weights([w[k] for w in weights])
         np.testing.assert_allclose(logits[k], keras.ops.convert_to_numpy(single(x[k])), rtol=1e-5, atol=1e-5)
         for grad, reference in zip(grads, single_model_gradient(single, x[k], y[k])):
@@ -65,7 +74,7 @@ def tied_windows_input(copies):
     reaches then changes the kernel's gradient at the off-center taps.
     """
     rng = np.random.default_rng(3)
-    weights = initial_pack_weights(range(21, 21 + copies))
+    weights = Network().initial_pack_weights(range(21, 21 + copies))
     center = np.zeros_like(weights[0])
     center[:, 1, 1] = np.abs(weights[0][:, 1, 1]) + 0.05
     weights[0] = center
@@ -77,20 +86,20 @@ def tied_windows_input(copies):
 
 def test_tied_pool_windows_send_the_gradient_where_the_plain_model_does():
     weights, x, y = tied_windows_input(K)
-    single = build_cnn()
+    single = Network().plain()
     single.set_weights([w[0] for w in weights])
     conv1 = keras.ops.convert_to_numpy(single.get_layer("conv1")(x[0]))
     windows = conv1[:, :28, :28].reshape(4, 14, 2, 14, 2, 32)
     assert (windows.max(axis=(2, 4)) > 0).all() and (windows == windows.max(axis=(2, 4), keepdims=True)).all()
 
-    trainer = PackTrainer(K, 4, 1e-3)
+    trainer = PackTrainer(Network(), K, 4, 1e-3)
     (_, _), grads = trainer.gradient([keras.ops.convert_to_tensor(w) for w in weights], x, y)
     for k in range(K):
         single.set_weights([w[k] for w in weights])
         for grad, reference in zip(grads, single_model_gradient(single, x[k], y[k])):
             scale = np.abs(reference).max()
             np.testing.assert_allclose(keras.ops.convert_to_numpy(grad)[k], reference, rtol=1e-4, atol=1e-5 * scale)
-    lone = PackTrainer(1, 4, 1e-3)  # the lone copy's native pooling routes the same way
+    lone = PackTrainer(Network(), 1, 4, 1e-3)  # the lone copy's native pooling routes the same way
     (_, _), alone = lone.gradient([keras.ops.convert_to_tensor(w[:1]) for w in weights], x[:1], y[:1])
     for grad, packed_grad in zip(alone, grads):
         scale = np.abs(keras.ops.convert_to_numpy(packed_grad)[0]).max()
@@ -101,11 +110,11 @@ def test_tied_pool_windows_send_the_gradient_where_the_plain_model_does():
 def test_the_crop_leaves_the_logits_exactly_as_they_were():
     """The last two rows and columns of an image never reach the logits of the plain model: pool2 floors them
     away, so the packed layers may skip them (used_input_size)."""
-    assert used_input_size(32) == 30
+    assert used_input_size(32) == 30 and used_input_size(28) == 26
     rng = np.random.default_rng(4)
     x = rng.random((5, 32, 32, 3)).astype(np.float32)
     changed = x.copy()
     changed[:, 30:], changed[:, :, 30:] = rng.random((5, 2, 32, 3)), rng.random((5, 32, 2, 3))
-    single = build_cnn()
-    single.set_weights([w[0] for w in initial_pack_weights([5])])
+    single = Network().plain()
+    single.set_weights([w[0] for w in Network().initial_pack_weights([5])])
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(single(x)), keras.ops.convert_to_numpy(single(changed)))

@@ -3,7 +3,7 @@
 import keras
 import numpy as np
 
-from lesion.model.cnn import initial_pack_weights
+from lesion.model.networks import Network
 from lesion.model.trainer import PackTrainer, epoch_orders, per_copy_loss
 
 
@@ -28,8 +28,10 @@ def test_packing_does_not_change_a_model():
     images = keras.ops.convert_to_tensor(rng.integers(0, 256, (64, 32, 32, 3), dtype=np.uint8))
     labels = rng.integers(0, 10, (2, 64)).astype(np.uint8)
     seeds = np.array([5, 6])
-    both, _ = PackTrainer(2, 16, 1e-3).train(initial_pack_weights(seeds), labels, images, seeds, 0, 2)
-    alone, _ = PackTrainer(1, 16, 1e-3).train(initial_pack_weights(seeds[1:]), labels[1:], images, seeds[1:], 0, 2)
+    network = Network()
+    both, _ = PackTrainer(network, 2, 16, 1e-3).train(network.initial_pack_weights(seeds), labels, images, seeds, 0, 2)
+    alone, _ = PackTrainer(network, 1, 16, 1e-3).train(network.initial_pack_weights(seeds[1:]), labels[1:], images,
+                                                       seeds[1:], 0, 2)
     for packed_w, alone_w in zip(both, alone):
         np.testing.assert_allclose(packed_w[1], alone_w[0], rtol=1e-4, atol=1e-5)
 
@@ -42,10 +44,10 @@ def test_a_schedule_switches_between_the_corrupted_and_the_true_labels():
     true = rng.integers(0, 10, 64).astype(np.uint8)
     corrupted = np.stack([true, (true + 1) % 10])
     seeds = np.array([5, 6])
-    trainer = PackTrainer(2, 16, 1e-3)
+    trainer = PackTrainer(Network(), 2, 16, 1e-3)
 
     def trained(labels, **schedule):
-        return trainer.train(initial_pack_weights(seeds), labels, images, seeds, 0, 2, **schedule)[0][-1]
+        return trainer.train(Network().initial_pack_weights(seeds), labels, images, seeds, 0, 2, **schedule)[0][-1]
 
     on_true = trained(np.stack([true, true]))
     np.testing.assert_array_equal(trained(corrupted, true_labels=true, corrupted_epochs=set()), on_true)
