@@ -80,9 +80,9 @@ LESION_EFFECT_COLUMNS = ["target", "confused"] + [
         ("specific", ("bits", "se", "lo", "hi", "t", "df", "p", "p_fdr", "p_holm")),
         ("contrast", ("bits", "se", "t", "p", "p_fdr", "p_holm")))
     for field in fields] + ["n_lesioned", "inference"]
-LESION_ROW_COLUMNS = ["target", "n_clean", "n_swap", "n_cells", "clean_mean", "clean_se", "omnibus_F",
-                      "omnibus_df_num", "omnibus_df_den", "omnibus_p", "omnibus_p_perm", "lof_F", "lof_df_num",
-                      "lof_df_den", "lof_p"]
+LESION_ROW_COLUMNS = ["target", "n_clean", "n_swap", "n_models", "n_indicators", "n_identified", "n_cells",
+                      "clean_mean", "clean_se", "omnibus_F", "omnibus_df_num", "omnibus_df_den", "omnibus_p",
+                      "omnibus_p_perm", "lof_F", "lof_df_num", "lof_df_den", "lof_p"]
 INTERACTION_COLUMNS = ["target", "class_a", "class_b", "interaction_bits", "se", "t", "df", "p", "p_fdr"]
 LESION_KL_COLUMNS = ["target", "confused", "kl_bits", "kl_null_mean", "kl_excess", "signed_binary_kl_bits"]
 # The columns of each stats table, in the order it is written.

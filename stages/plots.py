@@ -31,7 +31,7 @@ def main():
         "specific_heatmap.png": lambda: figures.specific_heatmap(effects, study.classes, summary["alpha"]),
         "forest.png": lambda: figures.forest_figure(effects),
         "t_heatmap.png": lambda: figures.t_heatmap(welch, study.classes, summary["alpha"]),
-        "kl_heatmap.png": lambda: figures.kl_heatmap(kl, study),
+        "kl_heatmap.png": lambda: figures.kl_heatmap(kl, study.classes),
         "loglik.png": lambda: figures.loglik_figure(study),
         "accuracy.png": lambda: figures.accuracy_figure(study),
         "confusion.png": lambda: figures.confusion_figure(study),
@@ -55,7 +55,8 @@ def main():
     plot_data(study, welch, effects)
     power = study_power(welch, effects, study.clean.sum(), trials_per_pair(study.manifest), summary["alpha"])
     contract.write_provenance(record)
-    write_report(welch, vs_clean, effects, summary, evaluation, list(pngs), power, record, by_epoch, decoder)
+    write_report(welch, vs_clean, effects, summary, evaluation, list(pngs), power, record, by_epoch, decoder,
+                 study.classes)
     print(f"wrote {len(pngs)} figures to {contract.FIGURES}, plot data to {contract.PLOT_DATA}, "
           f"{contract.PROVENANCE} and {contract.REPORT}")
 

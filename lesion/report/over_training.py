@@ -8,7 +8,8 @@ import numpy as np
 from matplotlib.colors import Normalize
 from matplotlib.ticker import MaxNLocator
 
-from lesion.report.figures import UNTESTABLE, WIDTH, matrix
+from lesion.report.figures import (TITLE_SIZE, UNTESTABLE, WIDTH, class_ticks, matrix, names_room,
+                                   one_or_two_lines)
 
 
 def grid(panels, most_columns=3):
@@ -46,7 +47,7 @@ def trajectories_figure(by_epoch, alpha, count=6):
         ax.plot(cell.epoch[~significant], cell.specific_bits[~significant], "o", color="white",
                 markeredgecolor="C0", markersize=5)
         ax.axhline(0, color="black", linewidth=0.8)
-        ax.set_title(f"{target} \u2190 {confused}")
+        ax.set_title(one_or_two_lines(target, f"\u2190 {confused}", WIDTH / columns - 0.6, TITLE_SIZE))
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     for ax in axes.flat[len(effects):]:
         ax.axis("off")
@@ -76,17 +77,20 @@ def epoch_heatmaps(by_epoch, classes, alpha):
     values = {epoch: matrix(by_epoch[by_epoch.epoch == epoch], "specific_bits", classes) for epoch in epochs}
     limit = max(1e-3, max(float(np.nanmax(np.abs(v), initial=0)) for v in values.values()))
     rows, columns = grid(len(epochs))
-    fig, axes = plt.subplots(rows, columns, figsize=(WIDTH, 3.4 * rows + 0.6), squeeze=False, layout="constrained")
+    names = max(0.0, names_room(classes) - 0.8)  # room for names longer than the row leaves them (CIFAR-100's)
+    fig, axes = plt.subplots(rows, columns, figsize=(WIDTH, 3.4 * rows + 0.6 + names), squeeze=False,
+                             layout="constrained")
     cmap = plt.get_cmap("RdBu").with_extremes(bad=UNTESTABLE)
-    ticks = range(len(classes))
+    # a heatmap's side in inches: its share of the width less the colour bar and the rows' names, or a row's height
+    side = min((WIDTH - 1.2 - names_room(classes, 9)) / columns, 2.6)
     for index, (ax, epoch) in enumerate(zip(axes.flat, epochs)):
         image = ax.imshow(np.ma.masked_invalid(values[epoch]), cmap=cmap, norm=Normalize(-limit, limit))
         significant = matrix(by_epoch[by_epoch.epoch == epoch], "specific_p_fdr", classes) < alpha
         rows_at, columns_at = np.nonzero(significant)
         ax.plot(columns_at, rows_at, "o", color="white", markeredgecolor="black", markersize=4)
         ax.set_title(f"after epoch {epoch}")
-        ax.set_xticks(ticks, classes if lowest_in_column(index, columns, len(epochs)) else [], rotation=60, ha="right")
-        ax.set_yticks(ticks, classes if ax in axes[:, 0] else [])
+        class_ticks(ax.xaxis, classes, side, lowest_in_column(index, columns, len(epochs)), rotation=60, ha="right")
+        class_ticks(ax.yaxis, classes, side, ax in axes[:, 0])
     for ax in axes.flat[len(epochs):]:
         ax.axis("off")
     fig.colorbar(image, ax=axes, label="specific effect (bits; > 0: helps)", shrink=0.9)

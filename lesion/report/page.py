@@ -3,10 +3,12 @@ plots/figures), a link to the visualize stage's gallery and the provenance."""
 
 import json
 
+import numpy as np
+
 from lesion import contract
 from lesion.files import save_text
 from lesion.report import html
-from lesion.report.figures import CAPTIONS
+from lesion.report.figures import ANNOTATED_CLASSES, CAPTIONS
 from lesion.stats.power import power_sentences
 from lesion.stats.significance import significant_rows
 
@@ -17,26 +19,45 @@ def summary_section(summary, evaluation):
     return html.table(rows, ["metric", "value"])
 
 
-HOW_TO_READ = (
-    "Two families answer two questions. The specific effect (additive lesion model) is what losing the confused "
-    "class costs the target beyond a typical lesion of the same row, in bits of the target's test log-likelihood, "
-    "with a 95% interval: cite it for 'learning C helps T'. Its companion, the effect against a network that "
-    "learned every class, also holds the cost every lesion shares. The paper's Welch t compares models that lost C "
-    "with models that lost some other pair: a contrast, so one strong effect in a row moves every other test of "
-    "that row the opposite way by about a ninth of its size; read its heatmap beside the specific one, and trust a "
-    "cell only where both agree.")
+TABLE_ROWS = 25  # a table of the report shows at most this many rows, the strongest
 
 
-def results_table(rows, columns, power):
-    """The significant rows as a table or, when there are none, a note that says what an empty list means here."""
-    if len(rows):
+def how_to_read(n_classes):
+    """The two families of effects and how to read them together. A strong effect of X in T's row moves each other
+    Welch contrast of the row by 1/(n - 2) of its size when every pair is lesioned equally often: it is in 1 of the
+    n - 2 pairs of sample A and in n - 3 of the (n - 2)(n - 3)/2 pairs of sample B."""
+    return ("Two families answer two questions. The specific effect (additive lesion model) is what losing the "
+            "confused class costs the target beyond a typical lesion of the same row, in bits of the target's test "
+            "log-likelihood, with a 95% interval: cite it for 'learning C helps T'. Its companion, the effect "
+            "against a network that learned every class, also holds the cost every lesion shares. The paper's "
+            "Welch t compares models that lost C with models that lost some other pair: a contrast, so one strong "
+            "effect in a row moves every other test of that row the opposite way (by about 1/"
+            f"{max(1, n_classes - 2)} of its size when all pairs of the {n_classes} classes are lesioned); read its "
+            "heatmap beside the specific one, and trust a cell only where both agree.")
+
+
+def capped_table(rows, columns, strength, source):
+    """`rows` as a table of at most TABLE_ROWS, in their order: those largest in |strength| (a column), with a note of
+    how many were left out and where every one of them is."""
+    if len(rows) <= TABLE_ROWS:
         return html.table(rows.to_dict("records"), columns)
+    kept = np.sort(np.argsort(-rows[strength].abs().to_numpy(), kind="stable")[:TABLE_ROWS])
+    note = html.paragraph(f"The {TABLE_ROWS} rows largest in |{strength}| of {len(rows)}; the {len(rows) - TABLE_ROWS} "
+                          f"others are left out here, all are in {source}.", note=True)
+    return html.table(rows.iloc[kept].to_dict("records"), columns) + note
+
+
+def results_table(rows, columns, power, strength, source):
+    """The significant rows as a table (capped_table) or, when there are none, a note that says what an empty list
+    means here."""
+    if len(rows):
+        return capped_table(rows, columns, strength, source)
     meaning = ("with this study's power (see Power) that means too few models, not no effect" if power["smoke"]
                else "see Power for the smallest effect this study could detect")
     return html.paragraph(f"No effect is significant: {meaning}.", note=True)
 
 
-def lesion_section(effects, summary, alpha, names, power):
+def lesion_section(effects, summary, alpha, names, power, n_classes):
     significant = effects[effects.specific_p_fdr < alpha].sort_values("specific_bits", ascending=False,
                                                                        kind="stable")
     tested = int(effects.specific_p.notna().sum())
@@ -48,16 +69,18 @@ def lesion_section(effects, summary, alpha, names, power):
     columns = ["target", "confused", "specific_bits", "specific_lo", "specific_hi", "specific_p_fdr", "effect_bits",
                "effect_p_fdr", "contrast_bits"]
     if "specific_heatmap.png" in names:
-        side_by_side = ('<div class="pair">' + figures_section(["specific_heatmap.png", "t_heatmap.png"]) + "</div>")
-        figures = side_by_side + figures_section(["forest.png"])
+        heatmaps = figures_section(["specific_heatmap.png", "t_heatmap.png"])
+        figures = ('<div class="pair">' + heatmaps + "</div>" if n_classes <= ANNOTATED_CLASSES else heatmaps)
+        figures += figures_section(["forest.png"])  # heatmaps of many classes need the page's width, one each
     else:
-        figures = (html.paragraph("The design identifies no specific effect: each lesioned class is only ever "
-                                  "lesioned together with the other class of its pair, so the two cannot be told "
-                                  "apart (pairs that share classes, as corrupt.pairs: all has, separate them). "
-                                  "There is no heatmap or forest plot of them; the Welch t heatmap follows.",
-                                  note=True) + figures_section(["t_heatmap.png"]))
-    return (html.paragraph(HOW_TO_READ) + html.paragraph(intro) + results_table(significant, columns, power)
-            + figures)
+        figures = (html.paragraph("The design identifies no specific effect: a swapped pair shows only the sum of "
+                                  "its two classes' effects, and one class's effect comes apart only where the pairs "
+                                  "close a cycle of odd length (a/b, b/c, a/c: corrupt.pairs: all has many, a small "
+                                  "sample of a 100-class dataset's pairs rarely one). There is no heatmap or forest "
+                                  "plot of them; the Welch t heatmap follows.", note=True)
+                   + figures_section(["t_heatmap.png"]))
+    return (html.paragraph(how_to_read(n_classes)) + html.paragraph(intro)
+            + results_table(significant, columns, power, "specific_bits", contract.LESION_EFFECTS) + figures)
 
 
 def significance_section(welch, alpha, power):
@@ -67,7 +90,7 @@ def significance_section(welch, alpha, power):
              "the confused class helps the target relative to the row's other lesions; g is Hedges' g with its "
              "bootstrap 95% interval.")
     columns = ["target", "confused", "t", "df", "p", "p_fdr", "p_holm", "g", "g_lo", "g_hi"]
-    return html.paragraph(intro) + results_table(significant, columns, power)
+    return html.paragraph(intro) + results_table(significant, columns, power, "t", contract.WELCH)
 
 
 def power_section(power):
@@ -79,7 +102,7 @@ def clean_section(vs_clean):
     intro = ("Each class's log-likelihood in clean models (mean_b) against swap models whose pair does not contain "
              "it (mean_a); t > 0: losing some other pair costs the class.")
     columns = ["target", "t", "p", "p_fdr", "g", "mean_a", "mean_b", "n_a", "n_b"]
-    return html.paragraph(intro) + html.table(vs_clean.to_dict("records"), columns)
+    return html.paragraph(intro) + capped_table(vs_clean, columns, "t", contract.VS_CLEAN)
 
 
 def figure_source(name):
@@ -161,17 +184,19 @@ def provenance_section(record):
                            for title, rows, columns in blocks)
 
 
-def write_report(welch, vs_clean, lesion_effects, summary, evaluation, names, power, record, by_epoch, decoder):
+def write_report(welch, vs_clean, lesion_effects, summary, evaluation, names, power, record, by_epoch, decoder,
+                 classes):
     """The report: `names` the figures written to plots/figures (no training.png without curves, no specific
     figures when no specific effect is identified), `power` lesion.stats.power.study_power, `record` the
-    provenance, `by_epoch` metrics/effects_by_epoch.csv, `decoder` metrics/weight_decoding.json."""
+    provenance, `by_epoch` metrics/effects_by_epoch.csv, `decoder` metrics/weight_decoding.json, `classes` the
+    dataset's."""
     alpha = summary["alpha"]
     training = (figures_section(["training.png"]) if "training.png" in names else
                 html.paragraph(f"No training curves: {contract.CURVE_TABLES} holds no dvclive TSVs.", note=True))
     sections = [
         ("Summary", summary_section(summary, evaluation)),
         ("Power", power_section(power)),
-        ("Lesion effects", lesion_section(lesion_effects, summary, alpha, names, power)),
+        ("Lesion effects", lesion_section(lesion_effects, summary, alpha, names, power, len(classes))),
         ("The paper's Welch contrast", significance_section(welch, alpha, power)),
         ("Divergences", figures_section(["kl_heatmap.png"])),
         ("Clean baseline", clean_section(vs_clean) + figures_section(["loglik.png", "accuracy.png"])),
@@ -183,9 +208,10 @@ def write_report(welch, vs_clean, lesion_effects, summary, evaluation, names, po
         ("What the networks see", vis_section()),
         ("Provenance", provenance_section(record)),
     ]
-    intro = ("Copies of one small CNN were trained on CIFAR-10 with half the labels of one pair of classes swapped, "
-             "and clean copies as a baseline. Each test asks whether learning one class (the confused class) "
-             "changes how well the network does on another (the target).")
+    dataset = record["data"].get("dataset") or "image"
+    intro = (f"Copies of one network were trained on the {dataset} dataset ({len(classes)} classes) with part of the "
+             "labels of one pair of classes swapped, and clean copies as a baseline. Each test asks whether learning "
+             "one class (the confused class) changes how well the network does on another (the target).")
     _, warning = power_sentences(power)
     top = html.paragraph(warning, warning=True) if warning else ""
-    save_text(contract.REPORT, html.page("Lesion study of CIFAR-10 classifiers", intro, sections, top))
+    save_text(contract.REPORT, html.page(f"Lesion study of {dataset} classifiers", intro, sections, top))

@@ -30,7 +30,9 @@ def divergences(study, mean_prob):
     """How the predictions on T's test images move when C is learned.
 
     P: mean predicted distribution on T's images over swap models that corrupted neither T nor C; Q: the same over
-    all swap models that kept T, the ones that corrupted C included.
+    all swap models that kept T, the ones that corrupted C included. NaN where there is nothing to compare: no
+    model kept both, or none corrupted C while keeping T (P and Q would be the same models', KL 0 by construction,
+    which is most cells of a study that samples a few of a 100-class dataset's pairs).
     """
     rows = []
     for t, target in enumerate(study.classes):
@@ -39,6 +41,7 @@ def divergences(study, mean_prob):
             if c == t:
                 continue
             p = distribution(mean_prob[study.pair_lacks(t, c), :, t])
-            kl, js = (math.nan, math.nan) if p is None or q is None else (kl_bits(p, q), js_bits(p, q))
+            lesioned_apart = (study.in_pair[:, c] & study.pair_lacks(t)).any()
+            kl, js = (kl_bits(p, q), js_bits(p, q)) if p is not None and lesioned_apart else (math.nan, math.nan)
             rows.append(dict(target=target, confused=confused, kl_bits=kl, js_bits=js))
     return pd.DataFrame(rows)

@@ -1,8 +1,10 @@
 """The additive lesion-effect model: what losing each class does to a target, one effect at a time.
 
 Per target T, the rows are the clean models and the swap models whose pair lacks T; the design is an intercept and
-one indicator D_C per other class C (1 when C is in the model's swapped pair); the response is T's test
-log-likelihood in bits. Fitted by OLS (statsmodels) with HC3 standard errors and t inference:
+one indicator D_C per other class C that some of those models lost (1 when C is in the model's swapped pair); the
+response is T's test log-likelihood in bits. A class no model of the row lost gets no column (with sampled pairs of
+a 100-class dataset most classes get none): its effects are NaN, and lesion_rows.csv gives each row's design size.
+Fitted by OLS (statsmodels) with HC3 standard errors and t inference:
 
 - `effect_bits` = -coef(D_C): the effect of learning C on T against a network that learned every class
   (positive: learning C helps T);
@@ -10,7 +12,8 @@ log-likelihood in bits. Fitted by OLS (statsmodels) with HC3 standard errors and
   -(theta_C - median of the other thetas), the effect of C relative to a typical lesion of the row; its SE from
   draws of N(theta, V_HC3);
 - `contrast_bits`: the paper's Welch contrast, mean B - mean A, as the linear function (mean design row of B -
-  mean design row of A) of the same fit; in a balanced design that is -(beta_C - mean of the other eight beta).
+  mean design row of A) of the same fit; when every pair is lesioned equally often that is -(beta_C - mean of the
+  row's other betas).
 
 A coefficient is reported only where the design identifies it (a class never lesioned in a row, or two classes
 only ever lesioned together, give NaN rather than a number the data cannot support). A lack-of-fit F test against
@@ -31,6 +34,7 @@ from threadpoolctl import threadpool_limits
 
 from lesion.stats.significance import adjust
 
+MATMUL_BYTES = 1 << 26  # the largest intermediate array of hc3_wald_f's batched products (64 MiB)
 
 
 def single_threaded_blas(function):
@@ -51,12 +55,14 @@ class Fit:
 
     `beta` and `cov` are in the full design's coordinates, the columns the data do not identify set to zero (a
     constraint that leaves every estimable function unchanged); `estimable(L)` says which rows of L the design
-    identifies. `df` is the residual degrees of freedom, `result` the statsmodels fit on the identified columns.
+    identifies. `df` is the residual degrees of freedom, `rank` the design's, `result` the statsmodels fit on the
+    identified columns.
     """
 
     beta: np.ndarray
     cov: np.ndarray
     df: float
+    rank: int
     result: object
     projector: np.ndarray  # onto the row space of the design: L is estimable iff L @ projector == L
 
@@ -95,7 +101,7 @@ def fit_ols(y, X, cov_type="HC3"):
     # X = X[:, columns] @ M: the row space of X is that of M, whose projector says which L the design identifies.
     M = np.linalg.lstsq(X[:, columns], X, rcond=None)[0] if len(columns) else np.zeros((0, X.shape[1]))
     projector = np.linalg.pinv(M) @ M
-    return Fit(beta, cov, float(result.df_resid), result, projector)
+    return Fit(beta, cov, float(result.df_resid), len(columns), result, projector)
 
 
 @dataclass
@@ -103,9 +109,10 @@ class Row:
     """The design of one target: its models, response, indicators and conditions."""
 
     target: int
-    others: list  # class indices of the indicator columns, in class order
+    others: list  # every other class index, in class order: the rows of the target's effect table
+    lesioned: np.ndarray  # (len(others),) bool: some model of the row lost the class, so it has an indicator column
     y: np.ndarray  # the response of the row's models: clean ones and swap ones whose pair lacks the target
-    indicators: np.ndarray  # (n, len(others)) D_C
+    indicators: np.ndarray  # (n, lesioned.sum()) D_C of the lesioned classes
     clean: np.ndarray  # (n,) bool
     conditions: np.ndarray  # (n,) str, lesion.study.CLEAN or the pair
 
@@ -117,25 +124,36 @@ class Row:
         """One indicator per condition: the saturated model the additive one is tested against."""
         return (self.conditions[:, None] == np.array(sorted(set(self.conditions)))[None, :]).astype(float)
 
+    def per_class(self, values, fill=math.nan):
+        """Values of the indicator columns spread over every other class, `fill` for the classes without one."""
+        spread = np.full(len(self.others), fill, np.result_type(np.asarray(values).dtype, type(fill)))
+        spread[self.lesioned] = values
+        return spread
+
 
 def row_design(study, t, response):
-    """Target t's rows: clean models and swap models whose pair lacks t; `response` is (models, ...) values."""
+    """Target t's rows: clean models and swap models whose pair lacks t; `response` is (models, ...) values. An
+    indicator column for each other class that some of these models lost: an all-zero column would only add a
+    coefficient the data say nothing about (most columns, with a sample of a 100-class dataset's pairs)."""
     models = np.flatnonzero(study.clean | study.pair_lacks(t))
     others = [c for c in range(len(study.classes)) if c != t]
-    return Row(t, others, response[models], study.in_pair[np.ix_(models, others)].astype(float),
-               study.clean[models], study.conditions[models])
+    indicators = study.in_pair[np.ix_(models, others)]
+    lesioned = indicators.any(axis=0)
+    return Row(t, others, lesioned, response[models], indicators[:, lesioned].astype(float), study.clean[models],
+               study.conditions[models])
 
 
 def welch_contrast(row):
-    """Per other class C, the design rows' mean over Welch's sample B minus over sample A (intercept included)."""
+    """Per indicator column C, the design rows' mean over Welch's sample B minus over sample A (intercept
+    included)."""
     X, swap = row.additive(), ~row.clean
     L = []
-    for j in range(len(row.others)):
+    for j in range(row.indicators.shape[1]):
         lesioned = swap & (row.indicators[:, j] > 0)
         neither = swap & (row.indicators[:, j] == 0)
         L.append(X[neither].mean(axis=0) - X[lesioned].mean(axis=0) if lesioned.any() and neither.any()
                  else np.full(X.shape[1], math.nan))
-    return np.array(L)
+    return np.array(L).reshape(len(L), X.shape[1])
 
 
 def t_inference(value, se, df):
@@ -152,11 +170,12 @@ def t_inference(value, se, df):
 def specific_effects(row, seed, draws, inflation=1.0):
     """theta from the swap models alone (no intercept); -(theta_C - median of the other identified thetas).
 
-    Returns (value, se, df, n_cells): the SE from `draws` draws of N(theta, V_HC3 x inflation), seeded by (seed,
-    target). A row whose swap models identify fewer than two thetas has NaN effects.
+    Returns (value, se, df, cell_df) per indicator column: the SE from `draws` draws of N(theta, V_HC3 x
+    inflation), seeded by (seed, target); cell_df the swap conditions less the rank, the "cell" inference's df. A
+    row whose swap models identify fewer than two thetas has NaN effects.
     """
     swap = ~row.clean
-    k = len(row.others)
+    k = row.indicators.shape[1]
     value, se = np.full(k, math.nan), np.full(k, math.nan)
     n_cells = len(set(row.conditions[swap]))
     if swap.sum() == 0:
@@ -164,7 +183,7 @@ def specific_effects(row, seed, draws, inflation=1.0):
     fit = fit_ols(row.y[swap], row.indicators[swap])
     known = fit.estimable(np.eye(k))
     if known.sum() < 2:
-        return value, se, fit.df, n_cells
+        return value, se, fit.df, n_cells - fit.rank
     theta, cov = fit.beta[known], fit.cov[np.ix_(known, known)] * inflation
     rng = np.random.default_rng([seed, row.target + 1, 7])
     sampled = rng.multivariate_normal(theta, cov, size=draws, method="svd")
@@ -173,7 +192,7 @@ def specific_effects(row, seed, draws, inflation=1.0):
         rest = np.delete(np.arange(len(indices)), position)
         value[j] = -(theta[position] - np.median(theta[rest]))
         se[j] = np.std(-(sampled[:, position] - np.median(sampled[:, rest], axis=1)), ddof=1)
-    return value, se, fit.df, n_cells
+    return value, se, fit.df, n_cells - fit.rank
 
 
 def lack_of_fit(row):
@@ -209,10 +228,14 @@ def hc3_wald_f(X, Y, R):
     residual = Y - X @ beta
     leverage = np.einsum("ij,jk,ik->i", X, XtX_inv, X)
     weights = residual**2 / (1 - leverage[:, None]) ** 2  # (n, P)
-    meat = np.einsum("ni,nj,nP->Pij", X, X, weights)
-    cov = np.einsum("ij,Pjk,kl->Pil", XtX_inv, meat, XtX_inv)
+    # X' diag(w) X per response as batched matmuls (a three-operand einsum runs as one nested loop: 19 s a row of
+    # 100 classes), a few responses at a time so the (responses, p, n) product stays under MATMUL_BYTES
+    chunk = max(1, MATMUL_BYTES // (8 * X.size))
+    meat = np.concatenate([(X.T[None] * weights[:, start:start + chunk].T[:, None, :]) @ X
+                           for start in range(0, weights.shape[1], chunk)])  # (P, p, p)
+    bread = R @ XtX_inv  # (q, p)
+    middle = bread @ meat @ bread.T  # R cov R' per response, cov = XtX_inv meat XtX_inv
     b = R @ beta  # (q, P)
-    middle = np.einsum("qi,Pij,rj->Pqr", R, cov, R)
     return np.einsum("qP,Pqr,rP->P", b, np.linalg.inv(middle), b) / R.shape[0]
 
 
@@ -238,23 +261,32 @@ def omnibus(row, fit, seed, permutations):
                 omnibus_p_perm=(1 + exceed) / (1 + permutations))
 
 
+def design_size(row, fit):
+    """How much the row's data can say: its models, its indicator columns (classes some of its models lost) and the
+    indicators whose effect the additive design identifies (effect_bits)."""
+    k = row.indicators.shape[1]
+    identified = int(fit.estimable(np.eye(k + 1)[1:]).sum()) if k else 0
+    return dict(n_models=len(row.y), n_indicators=k, n_identified=identified)
+
+
 def row_summary(study, row, fit, lof, params):
     """lesion_rows.csv's row: design size, clean baseline, omnibus test of the additive `fit`, lack of fit."""
     n_clean = int(row.clean.sum())
     return dict(target=study.classes[row.target], n_clean=n_clean, n_swap=int((~row.clean).sum()),
-                n_cells=len(set(row.conditions)),
+                **design_size(row, fit), n_cells=len(set(row.conditions)),
                 clean_mean=float(row.y[row.clean].mean()) if n_clean else math.nan,
                 clean_se=float(row.y[row.clean].std(ddof=1) / math.sqrt(n_clean)) if n_clean > 1 else math.nan,
                 **omnibus(row, fit, params["seed"], params["permutations"]), **lof)
 
 
 def row_effects(study, row, fit, params, inflation=1.0, cell_level=False):
-    """lesion_effects.csv's rows of one target (p-values not yet adjusted), from the row's additive HC3 `fit`.
+    """lesion_effects.csv's rows of one target (p-values not yet adjusted), from the row's additive HC3 `fit`: one
+    per other class, NaN for a class without an indicator column.
 
     `inflation` multiplies the coefficient variances and `cell_level` replaces the residual df by the number of
-    conditions less the parameters: the "cell" inference, used when the pairs interact.
+    conditions less the design's rank: the "cell" inference, used when the pairs interact.
     """
-    k = len(row.others)
+    k = row.indicators.shape[1]
     if row.clean.any():
         effect, effect_se = fit.linear(-np.eye(k + 1)[1:])
     else:  # without clean models the intercept, and so each absolute effect, is not identified
@@ -263,22 +295,22 @@ def row_effects(study, row, fit, params, inflation=1.0, cell_level=False):
     contrast, contrast_se = fit.linear(np.nan_to_num(contrast_rows))
     undefined = np.isnan(contrast_rows).any(axis=1)  # no model in Welch's sample A or B
     contrast[undefined], contrast_se[undefined] = math.nan, math.nan
-    specific, specific_se, specific_df, swap_cells = specific_effects(row, params["seed"], params["null_draws"],
-                                                                      inflation)
-    df = len(set(row.conditions)) - (k + 1) if cell_level else fit.df
-    specific_df = swap_cells - k if cell_level else specific_df
+    specific, specific_se, specific_df, specific_cell_df = specific_effects(row, params["seed"],
+                                                                            params["null_draws"], inflation)
+    df = len(set(row.conditions)) - fit.rank if cell_level else fit.df
+    specific_df = specific_cell_df if cell_level else specific_df
     scale = math.sqrt(inflation)
     families = {"effect": (effect, effect_se * scale, df), "specific": (specific, specific_se, specific_df),
                 "contrast": (contrast, contrast_se * scale, df)}
     columns = {}
     for family, (value, se, family_df) in families.items():
         t, p, lo, hi = t_inference(value, se, family_df)
-        columns.update({f"{family}_bits": value, f"{family}_se": se, f"{family}_lo": lo, f"{family}_hi": hi,
-                        f"{family}_t": t, f"{family}_df": np.full(k, family_df, float), f"{family}_p": p})
+        values = {"bits": value, "se": se, "lo": lo, "hi": hi, "t": t, "df": np.full(k, family_df, float), "p": p}
+        columns.update({f"{family}_{field}": row.per_class(column) for field, column in values.items()})
     table = pd.DataFrame(columns)
     table.insert(0, "confused", [study.classes[c] for c in row.others])
     table.insert(0, "target", study.classes[row.target])
-    table["n_lesioned"] = ((row.indicators > 0) & ~row.clean[:, None]).sum(axis=0)
+    table["n_lesioned"] = row.per_class(((row.indicators > 0) & ~row.clean[:, None]).sum(axis=0), fill=0)
     table["inference"] = "cell" if cell_level else "additive"
     return table
 
@@ -326,21 +358,35 @@ def lesion_model(study, params):
     return effects, pd.DataFrame(summaries), interactions(rows, study.classes), pooled
 
 
+def added_columns(y, X, D):
+    """OLS of y on [X, D[:, j]] for each column j of D at once (Frisch-Waugh-Lovell): the coefficient of D[:, j],
+    its classical SE and the residual df. NaN where D[:, j] lies in X's column space (not identified).
+
+    One projection per row instead of one fit per pair: a 100-class row with 150 pairs took 1.4 s by fit_ols."""
+    basis = np.linalg.qr(X[:, identified_columns(X)])[0]
+    residual_y, residual_D = y - basis @ (basis.T @ y), D - basis @ (basis.T @ D)
+    norm = (residual_D**2).sum(axis=0)
+    identified = norm > 1e-9 * (D**2).sum(axis=0)
+    df = len(y) - basis.shape[1] - identified
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = np.where(identified, residual_D.T @ residual_y / norm, math.nan)
+        variance = (residual_y @ residual_y - value**2 * norm) / df
+        se = np.where(identified & (df > 0), np.sqrt(variance / norm), math.nan)
+    return value, se, df.astype(float)
+
+
 def interactions(rows, classes):
     """Per (target, pair): the pair's own indicator added to the additive design (classical SEs), BH over all."""
-    records = []
+    tables = []
     for row in rows:
-        X = row.additive()
-        for condition in sorted(set(row.conditions[~row.clean])):
-            column = (row.conditions == condition).astype(float)
-            design = np.column_stack([X, column])
-            fit = fit_ols(row.y, design, "nonrobust")
-            value, se = fit.linear(np.eye(design.shape[1])[-1])
-            t, p, _, _ = t_inference(value, se, fit.df)
-            a, b = condition.split("/")
-            records.append(dict(target=classes[row.target], class_a=a, class_b=b, interaction_bits=value[0],
-                                se=se[0], t=t[0], df=fit.df, p=p[0]))
-    table = pd.DataFrame(records, columns=["target", "class_a", "class_b", "interaction_bits", "se", "t", "df", "p"])
+        conditions = np.array(sorted(set(row.conditions[~row.clean])), dtype=str)
+        value, se, df = added_columns(row.y, row.additive(), (row.conditions[:, None] == conditions).astype(float))
+        t, p, _, _ = t_inference(value, se, df)
+        pairs = [condition.split("/") for condition in conditions]
+        tables.append(pd.DataFrame(dict(target=classes[row.target], class_a=[a for a, _ in pairs],
+                                        class_b=[b for _, b in pairs], interaction_bits=value, se=se, t=t, df=df,
+                                        p=p)))
+    table = pd.concat(tables, ignore_index=True)
     table["p_fdr"] = adjust(table.p, "bh")
     return table
 
@@ -382,11 +428,12 @@ def lesion_kl(study, mean_prob, params):
         coefficients = np.zeros((len(responses), X.shape[1], row.y.shape[1]))
         coefficients[:, columns] = np.einsum("pn,Rnk->Rpk", pinv, np.stack(responses))
         P = clipped_distribution(coefficients[:, 0])  # (R, K)
-        for j, c in enumerate(row.others):
-            if not (known[0] and known[j + 1]):
+        column = row.per_class(np.arange(1, X.shape[1]), fill=0)  # each class's column of X, 0 for none
+        for c, j in zip(row.others, column):
+            if not (j and known[0] and known[j]):
                 kl = null = signed = math.nan
             else:
-                Q = clipped_distribution(coefficients[:, 0] + coefficients[:, j + 1])
+                Q = clipped_distribution(coefficients[:, 0] + coefficients[:, j])
                 divergence = kl_rows(P, Q)
                 kl, null = float(divergence[0]), float(divergence[1:].mean()) if len(divergence) > 1 else math.nan
                 p_target, q_target = P[0, t], Q[0, t]

@@ -89,8 +89,9 @@ def power_sentences(power):
             f"{power['alpha']:g} (before the FDR adjustment) it detects, with {power['power']:.0%} power, only a "
             f"difference of at least {power['d']:.2f} standard deviations{bits}.")
     if power["specific_bits"] is None:
-        parts.append(("The design identifies no specific lesion effect (each lesioned class is only ever lesioned "
-                     "together with the other class of its pair)."))
+        parts.append("The design identifies no specific lesion effect: a swapped pair shows only the sum of its two "
+                     "classes' effects, and one class's effect comes apart only where the pairs close a cycle of odd "
+                     "length (a/b, b/c, a/c).")
     else:
         parts.append(f"A specific lesion effect needs about {power['specific_bits']:.3g} bits to be detected with "
                      f"{power['power']:.0%} power (median SE {power['specific_se_bits']:.3g} bits, "

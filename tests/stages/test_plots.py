@@ -13,19 +13,22 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from PIL import Image
 
 from lesion import contract
-from lesion.report.figures import CAPTIONS
+from lesion.model.networks import Network
+from lesion.report.figures import CAPTIONS, WIDTH
+from lesion.report.page import TABLE_ROWS
 from tests.conftest import run_module, write_params
-from tests.fixtures.study import HELPS, write_study
+from tests.fixtures.study import CIFAR100_CLASSES, HELPS, pairs_with_a_triangle, write_study
 
 FAST_STATS = {"alpha": 0.05, "bootstrap": 100, "null_draws": 300, "permutations": 100, "seed": 0}
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 OUTPUTS = [contract.FIGURES, contract.PLOT_DATA, contract.REPORT, contract.PROVENANCE]
 
 
-def run_both(project):
-    write_params(project, stats=FAST_STATS, plots={"dpi": 60})
+def run_both(project, stats=FAST_STATS):
+    write_params(project, stats=stats, plots={"dpi": 60})
     run_module(project, "stats", check=True)
     run_module(project, "epochs", check=True)
     return run_module(project, "plots", check=True)
@@ -173,8 +176,8 @@ def test_small_study_without_training_says_so(tmp_path):
     assert "No training curves" in html and "The design identifies no specific effect" in html
     assert "No effect over training: no epoch was evaluated" in html
     assert len(re.findall(r"<img ", html)) == len(CAPTIONS) - len(missing)
-    assert unescape(html).count("No effect is significant: with this study's power (see Power) that means too few models, "
-                      "not no effect.") == 2
+    assert unescape(html).count("No effect is significant: with this study's power (see Power) that means too few "
+                                "models, not no effect.") == 2
 
 
 def git(project, *arguments):
@@ -185,7 +188,7 @@ def git(project, *arguments):
 def test_provenance_of_a_git_checkout_with_a_train_record(built, tmp_path):
     shutil.copytree(built, tmp_path, dirs_exist_ok=True)
     run = {"backend": "jax", "device": "a Ray cluster, 8 GPUs (H200)", "precision": "mixed_bfloat16", "epochs": 4,
-           "pack_size": 9, "executor": "ray"}
+           "pack_size": 9, "executor": "ray", "network": Network("top_down").to_dict()}
     (tmp_path / contract.TRAIN_RUN).write_text(json.dumps(run))
     git(tmp_path, "init", "-q")
     git(tmp_path, "add", "-A")
@@ -212,3 +215,59 @@ def test_missing_stats_output_names_the_stage(tmp_path):
     assert result.stderr.strip().splitlines() == [(
         "error: metrics/welch.csv is missing: run the earlier stages first (dvc repro stats)")]
     assert not (tmp_path / contract.REPORT).exists()
+
+
+@pytest.fixture(scope="module")
+def many(tmp_path_factory):
+    """A CIFAR-100 study of 63 of its 4,950 pairs (a triangle, whose odd cycle identifies single effects, and 60
+    drawn at random), 2 models a pair and 3 clean; learning aquarium_fish helps bear by 0.1 bits."""
+    project = tmp_path_factory.mktemp("many")
+    write_study(project, trials=2, clean_trials=3, pairs=pairs_with_a_triangle(CIFAR100_CLASSES, 60), vis=False,
+                classes=CIFAR100_CLASSES, planted={("bear", "aquarium_fish"): 0.1}, dataset="cifar100")
+    write_params(project, data={"dataset": "cifar100"})
+    run_both(project, stats=dict(FAST_STATS, bootstrap=20, null_draws=100, permutations=20))
+    return project
+
+
+def test_a_100_class_study_has_every_table_row_and_figure(many):
+    welch, kl = pd.read_csv(many / contract.WELCH), pd.read_csv(many / contract.KL)
+    effects = pd.read_csv(many / contract.LESION_EFFECTS)
+    assert len(welch) == len(kl) == len(effects) == 100 * 99 and len(pd.read_csv(many / contract.LESION_ROWS)) == 100
+    np.testing.assert_array_equal(kl.kl_bits.isna(), (welch.n_a == 0) | (welch.n_b == 0))
+    planted = effects.set_index(["target", "confused"]).loc[("bear", "aquarium_fish")]
+    assert planted.specific_lo < 0.1 < planted.specific_hi and 0 < effects.specific_bits.notna().sum() < 9900
+    assert len(pd.read_csv(many / contract.EFFECTS)) == welch.t.notna().sum()
+    assert len(pd.read_csv(many / contract.CLASS_ACCURACY)) == 3 * 100
+    assert sorted(path.name for path in (many / contract.FIGURES).iterdir()) == sorted(CAPTIONS)
+
+
+def test_a_100_class_study_figures_fit_the_report(many):
+    """No figure wider than WIDTH at the study's 60 dpi; the class x class grids grown to the full width; the
+    confusion grids, two a row, at most twice as tall as wide."""
+    sizes = {path.name: Image.open(path).size for path in (many / contract.FIGURES).iterdir()}
+    assert all(width <= WIDTH * 60 for width, _ in sizes.values()), sizes
+    for name in ("specific_heatmap.png", "t_heatmap.png", "kl_heatmap.png"):
+        assert sizes[name][0] == WIDTH * 60 and sizes[name][1] >= 0.9 * WIDTH * 60, (name, sizes[name])
+    assert sizes["confusion.png"][1] <= 2 * WIDTH * 60
+
+
+def report_section(html, anchor):
+    return html.split(f'<h2 id="{anchor}">')[1].split("<h2")[0]
+
+
+def test_a_100_class_report_caps_its_tables_at_the_strongest_rows(many):
+    html = unescape((many / contract.REPORT).read_text())
+    assert "<title>Lesion study of cifar100 classifiers</title>" in html and "(100 classes)" in html
+    welch = pd.read_csv(many / contract.WELCH)
+    significant = welch[welch.p_fdr < 0.05]
+    section = report_section(html, "the-paper-s-welch-contrast")
+    shown = re.findall(r"<tr><td>(\w+)</td><td>(\w+)</td>", section)
+    assert len(shown) == min(TABLE_ROWS, len(significant)) and len(significant) > TABLE_ROWS
+    strongest = significant.reindex(significant.t.abs().sort_values(ascending=False).index[:TABLE_ROWS])
+    assert set(shown) == set(zip(strongest.target, strongest.confused))
+    assert (f"The {TABLE_ROWS} rows largest in |t| of {len(significant)}; the {len(significant) - TABLE_ROWS} others "
+            "are left out here, all are in metrics/welch.csv.") in section
+    clean = report_section(html, "clean-baseline")
+    assert len(re.findall(r"<tr><td>", clean)) == TABLE_ROWS and f"of 100; the {100 - TABLE_ROWS} others" in clean
+    lesion = report_section(html, "lesion-effects")
+    assert 'class="pair"' not in lesion and "by about 1/98 of its size" in lesion  # heatmaps one under the other

@@ -45,7 +45,11 @@ def test_cli_outputs_summary_and_reproducibility(stats_project):
     assert welch_part[6].startswith("| automobile | truck | ") and welch_part[7].startswith("| dog | cat | -")
     effects = pd.read_csv(stats_project / contract.LESION_EFFECTS)
     assert list(effects.columns) == contract.LESION_EFFECT_COLUMNS and len(effects) == 90
-    assert len(pd.read_csv(stats_project / contract.LESION_ROWS)) == 10
+    rows = pd.read_csv(stats_project / contract.LESION_ROWS)
+    assert list(rows.columns) == contract.LESION_ROW_COLUMNS and len(rows) == 10
+    # each row's design: the 4 clean models and the 3 of each of the 36 pairs without the target, 9 indicators, all
+    # identified (every pair lesioned)
+    assert (rows[["n_models", "n_indicators", "n_identified"]] == [4 + 36 * 3, 9, 9]).all().all()
     welch = pd.read_csv(stats_project / contract.WELCH)
     assert list(welch.columns) == contract.EFFECT_COLUMNS and len(welch) == 90
     assert list(pd.read_csv(stats_project / contract.KL).columns) == contract.KL_COLUMNS

@@ -2,11 +2,13 @@
 
 import math
 
+import numpy as np
 import pytest
 
 from lesion.stats.divergence import divergences, js_bits, kl_bits
+from lesion.stats.welch import welch_tests
 from lesion.study import Study
-from tests.fixtures.study import make_manifest, make_mean_prob, make_per_class
+from tests.fixtures.study import CIFAR100_CLASSES, make_manifest, make_mean_prob, make_per_class, sampled_pairs
 
 
 def test_kl_and_js_hand_computed():
@@ -30,8 +32,24 @@ def test_divergences_use_the_right_models():
     assert row.kl_bits == pytest.approx(kl_bits(p / p.sum(), q / q.sum()))
     assert row.js_bits == pytest.approx(js_bits(p / p.sum(), q / q.sum()))
     assert 0 < row.kl_bits and 0 < row.js_bits < 1
+    never = table.xs("horse", level="confused")  # never lesioned: P and Q are the same models, nothing to compare
+    assert never.kl_bits.isna().all() and never.js_bits.isna().all()
     # With (cat, dog) the only pair, every swap model that kept airplane lost cat: P is undefined.
     manifest = make_manifest(trials=2, clean_trials=2, pairs=[("cat", "dog")])
     only = divergences(Study(manifest, make_per_class(manifest)), make_mean_prob(manifest))
     row = only.set_index(["target", "confused"]).loc[("airplane", "cat")]
     assert math.isnan(row.kl_bits) and math.isnan(row.js_bits)
+
+
+def test_a_sampled_100_class_study_compares_exactly_the_cells_welch_can():
+    """KL is defined where both of Welch's samples have a model: some swap model lost C but not T, one neither."""
+    pairs = sampled_pairs(CIFAR100_CLASSES, 30)
+    manifest = make_manifest(trials=1, clean_trials=2, pairs=pairs, classes=CIFAR100_CLASSES)
+    study = Study(manifest, make_per_class(manifest, classes=CIFAR100_CLASSES, planted={}))
+    table = divergences(study, make_mean_prob(manifest, n_classes=100))
+    welch = welch_tests(study, {"seed": 0, "bootstrap": 2})
+    assert len(table) == 9900 and list(table.target) == list(welch.target)
+    np.testing.assert_array_equal(table.kl_bits.isna(), (welch.n_a == 0) | (welch.n_b == 0))
+    defined = sum(any(c in pair and t not in pair for pair in pairs) and any(not {t, c} & set(pair) for pair in pairs)
+                  for t in CIFAR100_CLASSES for c in CIFAR100_CLASSES if c != t)
+    assert (table.kl_bits.dropna() > 0).all() and table.kl_bits.notna().sum() == defined < 9900 / 2

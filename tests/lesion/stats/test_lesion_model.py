@@ -11,7 +11,7 @@ from lesion.stats import lesion_model as lm
 from lesion.stats.welch import welch_tests
 from lesion.study import Study
 from tests.fixtures.cifar import CLASS_NAMES
-from tests.fixtures.study import make_manifest, make_mean_prob, make_per_class, planted_study
+from tests.fixtures.study import make_manifest, make_mean_prob, make_per_class, pairs_with_a_triangle, planted_study
 
 PARAMS = {"alpha": 0.05, "seed": 0, "null_draws": 500, "permutations": 200, "bootstrap": 50}
 
@@ -56,6 +56,18 @@ def test_hc3_standard_errors_by_hand():
     assert lm.hc3_wald_f(X, y[:, None], R)[0] == pytest.approx(float(np.squeeze(expected)), rel=1e-10)
 
 
+def test_hc3_wald_f_of_many_responses_a_few_at_a_time(monkeypatch):
+    """Each response's F is statsmodels' for that response alone, whether the products run in one piece or two
+    responses at a time."""
+    rng = np.random.default_rng(3)
+    X = np.column_stack([np.ones(40), rng.integers(0, 2, (40, 3))]).astype(float)
+    Y, R = rng.normal(size=(40, 7)), np.eye(4)[1:]
+    expected = [float(np.squeeze(sm.OLS(Y[:, j], X).fit(cov_type="HC3").f_test(R).fvalue)) for j in range(7)]
+    np.testing.assert_allclose(lm.hc3_wald_f(X, Y, R), expected, rtol=1e-10)
+    monkeypatch.setattr(lm, "MATMUL_BYTES", 2 * 8 * X.size)
+    np.testing.assert_allclose(lm.hc3_wald_f(X, Y, R), expected, rtol=1e-10)
+
+
 @pytest.mark.parametrize("drop", [0, 17], ids=["balanced", "unbalanced"])
 def test_contrast_is_the_welch_difference(drop):
     manifest = make_manifest(trials=4, clean_trials=3)
@@ -78,6 +90,16 @@ def test_a_planted_pair_interaction_is_found_and_switches_to_cell_inference():
     assert (strongest.target, strongest.class_a, strongest.class_b) == ("dog", "bird", "frog")
     assert strongest.interaction_bits == pytest.approx(0.12, abs=0.03) and strongest.p_fdr < 1e-6
     assert (interactions.p_fdr < 0.05).sum() == 1
+    # independently: statsmodels' OLS of dog's row on its intercept, indicators and the (bird, frog) column
+    manifest = study.manifest
+    models = ((manifest.kind == "clean") | ((manifest.class_a != "dog") & (manifest.class_b != "dog"))).to_numpy()
+    others = [c for c in CLASS_NAMES if c != "dog"]
+    design = np.column_stack([np.ones(models.sum())] + [study.in_pair[models, CLASS_NAMES.index(c)] for c in others]
+                             + [((manifest.class_a == "bird") & (manifest.class_b == "frog")).to_numpy()[models]])
+    by_statsmodels = sm.OLS(study.values("loglik_bits")[models, CLASS_NAMES.index("dog")], design.astype(float)).fit()
+    assert strongest.interaction_bits == pytest.approx(by_statsmodels.params[-1], rel=1e-9)
+    assert strongest.se == pytest.approx(by_statsmodels.bse[-1], rel=1e-9)
+    assert strongest.df == by_statsmodels.df_resid and strongest.p == pytest.approx(by_statsmodels.pvalues[-1])
     dog = rows.set_index("target").loc["dog"]
     assert dog.lof_p < 1e-6 and dog.lof_F > rows.set_index("target").drop("dog").lof_F.max()
     assert dog.n_cells == 37 and dog.n_clean == 6 and dog.n_swap == 36 * 6
@@ -187,3 +209,72 @@ def test_error_rates_with_one_strong_effect_per_row():
         assert np.mean(fdp[family]) <= 0.08, (family, np.mean(fdp[family]))
         assert np.mean(coverage[family]) >= 0.85, (family, np.mean(coverage[family]))
     assert np.mean(fdp["welch"]) > 0.5, np.mean(fdp["welch"])
+
+
+SPARSE_CLASSES = [f"class_{i:02d}" for i in range(30)]
+TARGET, PLANTED, NEVER = "class_03", "class_24", "class_10"
+
+
+@pytest.fixture(scope="module")
+def sparse():
+    """30 classes, 12 of their 435 pairs (a triangle of classes 0, 1, 2 and 9 drawn at random: 17 classes are never
+    lesioned, class 24 only beside classes 8 and 17), one planted effect (learning class 24 helps class 3 by 0.05
+    bits), and the lesion model's fit."""
+    effects = np.zeros((30, 30))
+    effects[SPARSE_CLASSES.index(TARGET), SPARSE_CLASSES.index(PLANTED)] = 0.05
+    study = planted_study(effects, trials=8, clean_trials=10, sd=0.02, seed=6, classes=SPARSE_CLASSES,
+                          pairs=pairs_with_a_triangle(SPARSE_CLASSES, 9))
+    return study, lm.lesion_model(study, PARAMS)
+
+
+def test_a_planted_effect_in_a_sparse_design_is_recovered_within_its_interval(sparse):
+    _, (effects, _, _, _) = sparse
+    assert len(effects) == 30 * 29
+    planted = by_pair(effects).loc[(TARGET, PLANTED)]
+    for family in ("effect", "specific"):  # every other effect of the row is 0, so the specific one is 0.05 too
+        assert planted[f"{family}_lo"] < 0.05 < planted[f"{family}_hi"], family
+        significant = effects[effects[f"{family}_p_fdr"] < 0.05]
+        assert list(zip(significant.target, significant.confused)) == [(TARGET, PLANTED)], family
+
+
+def test_a_never_lesioned_class_has_no_column_and_nan_effects(sparse):
+    study, (effects, _, _, _) = sparse
+    never = effects[effects.confused == NEVER]
+    numbers = [f"{family}_{field}" for family in ("effect", "specific", "contrast") for field in ("bits", "se", "p")]
+    assert len(never) == 29 and never[numbers].isna().all().all() and (never.n_lesioned == 0).all()
+    for t in range(30):
+        row = lm.row_design(study, t, study.values("loglik_bits")[:, t])
+        names = [SPARSE_CLASSES[c] for c, kept in zip(row.others, row.lesioned) if kept]
+        assert NEVER not in names and row.indicators.any(axis=0).all()  # no all-zero column
+    kl = by_pair(lm.lesion_kl(study, make_mean_prob(study.manifest, n_classes=30), PARAMS))
+    assert kl.xs(NEVER, level="confused").kl_bits.isna().all()
+
+
+def test_design_sizes_equal_an_independent_count(sparse):
+    """Models: clean ones and those whose pair lacks the target; indicators: the classes those pairs hold;
+    identified: classes C whose column the full design (one column per other class) cannot do without, i.e.
+    rank(X) - rank(X without C) = 1, counted with numpy's matrix_rank."""
+    study, (effects, rows, _, _) = sparse
+    manifest = study.manifest
+    rows = rows.set_index("target")
+    for target in SPARSE_CLASSES:
+        kept = (manifest.kind == "clean") | ((manifest.class_a != target) & (manifest.class_b != target))
+        models = manifest[kept]
+        others = [c for c in SPARSE_CLASSES if c != target]
+        X = np.column_stack([np.ones(len(models))] + [((models.class_a == c) | (models.class_b == c)).to_numpy(float)
+                                                      for c in others])
+        rank = np.linalg.matrix_rank(X)
+        identified = sum(rank - np.linalg.matrix_rank(np.delete(X, j, axis=1)) == 1 for j in range(1, X.shape[1]))
+        lesioned = set(models.class_a) | set(models.class_b)
+        assert rows.loc[target, ["n_models", "n_indicators", "n_identified"]].tolist() == [
+            len(models), len(lesioned - {""}), identified], target
+        assert identified == effects[effects.target == target].effect_bits.notna().sum()
+    assert rows.loc[TARGET, "n_identified"] > 0 and rows.n_identified.min() < rows.n_indicators.max()
+
+
+def test_a_single_pair_leaves_its_own_rows_without_indicators():
+    manifest = make_manifest(trials=3, clean_trials=3, pairs=[("cat", "dog")])
+    effects, rows, _, _ = lm.lesion_model(Study(manifest, make_per_class(manifest)), PARAMS)
+    cat = rows.set_index("target").loc["cat"]
+    assert (cat.n_models, cat.n_indicators, cat.n_identified) == (3, 0, 0)
+    assert effects[effects.target == "cat"].effect_bits.isna().all() and len(effects) == 90

@@ -11,7 +11,8 @@ from lesion.contract import EFFECT_COLUMNS
 from lesion.stats.significance import holm
 from lesion.stats.welch import clean_tests, welch, welch_tests
 from lesion.study import Study
-from tests.fixtures.study import HELPS, HURTS, NULL, make_manifest, make_per_class
+from tests.fixtures.study import (CIFAR100_CLASSES, HELPS, HURTS, NULL, make_manifest, make_per_class,
+                                  sampled_pairs)
 
 PARAMS = {"alpha": 0.05, "bootstrap": 300, "seed": 0}
 
@@ -80,3 +81,22 @@ def test_too_small_samples_give_nan_rows():
     tested = table.p.notna()
     assert 0 < tested.sum() < 90 and table.p_fdr[tested].notna().all()
     np.testing.assert_allclose(table.p_holm[tested], holm(table.p[tested].to_numpy()))
+
+
+def test_a_sampled_100_class_study_tests_the_cells_its_pairs_reach():
+    """40 of 4,950 pairs: sample sizes counted from the pairs alone (A: pairs with C but not T, B: pairs with
+    neither, 2 models each); only cells with two models in each sample get a test."""
+    pairs = sampled_pairs(CIFAR100_CLASSES, 40)
+    manifest = make_manifest(trials=2, clean_trials=3, pairs=pairs, classes=CIFAR100_CLASSES)
+    study = Study(manifest, make_per_class(manifest, classes=CIFAR100_CLASSES, planted={}))
+    table = welch_tests(study, dict(PARAMS, bootstrap=10))
+    assert len(table) == 100 * 99
+    for row in table.sample(300, random_state=0).itertuples():
+        with_c = [pair for pair in pairs if row.confused in pair and row.target not in pair]
+        neither = [pair for pair in pairs if not {row.target, row.confused} & set(pair)]
+        assert (row.n_a, row.n_b) == (2 * len(with_c), 2 * len(neither))
+    lesioned = {name for pair in pairs for name in pair}
+    assert table[~table.confused.isin(lesioned)].t.isna().all() and table.t.notna().sum() == (table.n_a >= 2).sum()
+    vs_clean = clean_tests(study, PARAMS).set_index("target")
+    assert len(vs_clean) == 100 and (vs_clean.n_b == 3).all()
+    assert vs_clean.n_a.to_dict() == {name: 2 * sum(name not in pair for pair in pairs) for name in CIFAR100_CLASSES}
