@@ -85,15 +85,15 @@ def test_the_setting_decides_and_only_a_gpu_is_probed():
     class Executor:
         on_gpu, devices, probed = False, 1, 0
 
-        def capacity(self, x_train):
+        def capacity(self, network, x_train):
             self.probed += 1
             return 2000
 
     cpu = Executor()
-    assert choose_pack_size("auto", 2300, cpu, None) == 1 and cpu.probed == 0
-    assert choose_pack_size(64, 10, cpu, None) == 10 and choose_pack_size(4, 10, cpu, None) == 4
+    assert choose_pack_size("auto", 2300, cpu, None, None) == 1 and cpu.probed == 0
+    assert choose_pack_size(64, 10, cpu, None, None) == 10 and choose_pack_size(4, 10, cpu, None, None) == 4
     gpu = Executor()
     gpu.on_gpu = True
-    assert choose_pack_size("auto", 2300, gpu, None) == 1150 and gpu.probed == 1
-    assert choose_pack_size("auto", 0, gpu, None) == 1 and gpu.probed == 1  # nothing to train: no probe
-    assert choose_pack_size(500, 2300, gpu, None) == 500  # an integer is taken as it is
+    assert choose_pack_size("auto", 2300, gpu, None, None) == 1150 and gpu.probed == 1
+    assert choose_pack_size("auto", 0, gpu, None, None) == 1 and gpu.probed == 1  # nothing to train: no probe
+    assert choose_pack_size(500, 2300, gpu, None, None) == 500  # an integer is taken as it is
