@@ -49,11 +49,10 @@ class Network:
             return packed_from_plain(self.plain(dtype), copies, dtype)
         return build_packed_cnn(copies, self.image_shape, self.n_classes, self.width, dtype)
 
-    @functools.cached_property
+    @property
     def weight_specs(self):
         """(name, kind, shape) per weight array of one model, in get_weights() order."""
-        return [(f"{layer.name}/{weight.name}", weight.name, tuple(weight.shape))
-                for layer in self.plain().layers for weight in layer.weights]
+        return weight_specs(self)
 
     @property
     def kernel_layers(self):
@@ -95,6 +94,15 @@ class Network:
         width = f" (width {self.width:g})" if self.model == "wide_cnn" else ""
         return (f"{self.model}{width} on {'x'.join(map(str, self.image_shape))} images, {self.n_classes} classes "
                 f"({self.parameter_count:,} parameters)")
+
+
+@functools.cache
+def weight_specs(network):
+    """`network.weight_specs`, read off its plain Keras model once per distinct network: every pack rebuilds its
+    Network from the record it holds (lesion.decoding.features reads thousands), and building a Keras model each
+    time would cost more than the features."""
+    return tuple((f"{layer.name}/{weight.name}", weight.name, tuple(weight.shape))
+                 for layer in network.plain().layers for weight in layer.weights)
 
 
 def network_for(train, image_shape, n_classes):
