@@ -53,7 +53,7 @@ def main():
         weights, history = train_models(PackTrainer(network, 1, 32, 1e-3), data["y_train"][None], images,
                                         np.zeros(1, np.int64), 0, args.epochs)
         seconds = time.perf_counter() - start
-        _, class_accuracy, _ = PackEvaluator(network, 1).evaluate(weights, data["x_test"], data["y_test"])
+        class_accuracy = PackEvaluator(network, 1).evaluate(weights, data["x_test"], data["y_test"]).accuracy
         accuracy = float(class_accuracy[0] @ counts / counts.sum())
         print(f"{network.describe()}: clean test accuracy {accuracy:.4f} after {args.epochs} epochs, trained in "
               f"{seconds:.0f} s (final training loss {history[0, -1, 0]:.3f})", flush=True)

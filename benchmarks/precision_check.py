@@ -46,7 +46,7 @@ def main():
         trainer = PackTrainer(Network(), args.models, 32, 1e-3)
         images = keras.ops.convert_to_tensor(data["x_train"])
         weights, _ = train_models(trainer, labels, images, seeds, 0, args.epochs)
-        _, accuracy, _ = PackEvaluator(Network(), args.models).evaluate(weights, data["x_test"], data["y_test"])
+        accuracy = PackEvaluator(Network(), args.models).evaluate(weights, data["x_test"], data["y_test"]).accuracy
         per_model = accuracy.mean(axis=1)
         seconds = time.perf_counter() - start
         print(f"{precision:15s} clean test accuracy {per_model.mean():.4f} +- {per_model.std():.4f} "

@@ -100,8 +100,8 @@ class Bench:
         def on_epoch(epoch, trainable):
             if epoch + 1 in evaluated:
                 in_id_order = [ops.take(w, slots_order, axis=0) for w in trainable]
-                loglik, accuracy, _ = evaluator.evaluate(in_id_order, x_test, y_test)
-                evals.append(np.stack([loglik, accuracy], axis=1)[pack_order])
+                result = evaluator.evaluate(in_id_order, x_test, y_test)
+                evals.append(np.stack([result.loglik, result.accuracy], axis=1)[pack_order])
 
         try:
             weights, history = train_models(
@@ -124,10 +124,10 @@ class Bench:
         history = np.concatenate([history, test_accuracy[..., None]], axis=-1).astype(np.float32)
         return weights, history, evals.astype(np.float32)
 
-    def evaluate(self, model_ids, weights, network, x_test, y_test):
-        """(model_ids, (loglik_bits, accuracy, mean_prob)) of a pack's models of `network`, `weights` stacked over
-        them in the order of `model_ids` (lesion.evaluation)."""
-        return model_ids, self.evaluator(network, len(model_ids)).evaluate(weights, x_test, y_test)
+    def evaluate(self, model_ids, weights, network, x_test, y_test, top):
+        """(model_ids, lesion.evaluation.Evaluation) of a pack's models of `network`, `weights` stacked over them
+        in the order of `model_ids`, with the `top` most confident images of each confusion cell."""
+        return model_ids, self.evaluator(network, len(model_ids)).evaluate(weights, x_test, y_test, top)
 
     def capacity(self, network, x_train):
         """Copies a pack can hold on this process's GPU(s), measured by probe steps (lesion.pack_size)."""

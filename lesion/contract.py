@@ -32,6 +32,7 @@ CURVE_METRICS = ("loss", "accuracy", "test_accuracy")  # history columns: traini
 EVAL_DIR = Path("data/eval")
 PER_CLASS = EVAL_DIR / "per_class.csv"
 CONFUSION = EVAL_DIR / "confusion.npz"
+CELLS = EVAL_DIR / "cells.npz"  # every model's confusion counts and each cell's most confident test images
 PER_CLASS_EPOCHS = EVAL_DIR / "per_class_epochs.csv"  # per_class.csv after each epoch train.eval_every names
 EFFECTS_BY_EPOCH = Path("metrics/effects_by_epoch.csv")
 WEIGHT_DECODING = Path("metrics/weight_decoding.json")  # the weights stage's decoders (lesion.decoding)
@@ -55,16 +56,17 @@ REPORT = Path("plots/report.html")
 PROVENANCE = Path("metrics/provenance.json")  # what produced the report: params, data checksum, training, code
 VIS_MODELS = Path("data/vis/models.npz")  # the visualize stage's models: labels and weights, no model ids
 VIS = Path("plots/vis")
-VIS_INDEX = VIS / "index.html"  # the visualize stage's own gallery, linked (never read) by the report
+VIS_INDEX = VIS / "index.html"  # the visualize stage's own gallery page
+VIS_ENTRIES = VIS / "index.json"  # its images: path, heading, caption, model (the report embeds them)
 
 # The stage that writes each artifact (dvc.yaml's outs), named when an input is missing.
 WRITER = {
     MANIFEST: "corrupt", LABELS: "corrupt", MODELS_DIR: "train", CURVES: "train",
-    PER_CLASS: "evaluate", CONFUSION: "evaluate", PER_CLASS_EPOCHS: "evaluate", EFFECTS_BY_EPOCH: "epochs",
+    PER_CLASS: "evaluate", CONFUSION: "evaluate", CELLS: "evaluate", PER_CLASS_EPOCHS: "evaluate", EFFECTS_BY_EPOCH: "epochs",
     WEIGHT_DECODING: "weights", DECODING: "weights", EVAL_METRICS: "evaluate", WELCH: "stats", VS_CLEAN: "stats",
     KL: "stats", SUMMARY: "stats", SIGNIFICANT: "stats", LESION_EFFECTS: "stats", LESION_ROWS: "stats",
-    LESION_INTERACTIONS: "stats", LESION_KL: "stats", FIGURES: "plots", PLOT_DATA: "plots", REPORT: "plots",
-    PROVENANCE: "plots", VIS_MODELS: "vis_models", VIS: "visualize",
+    LESION_INTERACTIONS: "stats", LESION_KL: "stats", FIGURES: "plots", PLOT_DATA: "plots", REPORT: "report",
+    PROVENANCE: "plots", VIS_MODELS: "vis_models", VIS: "visualize", VIS_ENTRIES: "visualize",
 }
 
 DATASET_ARRAYS = ("x_train", "y_train", "x_test", "y_test", "class_names")
@@ -404,14 +406,36 @@ def read_vis_models():
 
 # Evaluation: per_class.csv (one row per model and class, models in id order, classes in the dataset's order),
 # per_class_epochs.csv (the same after each epoch the train stage evaluated, rows by model, epoch, class; the
-# epoch counted from 1, so the last is the trained model of per_class.csv) and confusion.npz (`mean_prob`:
-# n_models x classes x classes, [m, i, j] the mean probability of class i over test images of class j).
+# epoch counted from 1, so the last is the trained model of per_class.csv), confusion.npz (`mean_prob`:
+# n_models x classes x classes, [m, i, j] the mean probability of class i over test images of class j) and
+# cells.npz: `count` (n_models x classes x classes, [m, t, p] the test images of true class t that model m predicts
+# as p), `top_index` (n_models x classes x classes x evaluate.top_images: the indices into the dataset's x_test of
+# that cell's most confident images, highest probability of p first, -1 past the cell's count) and `top_prob`
+# (their probabilities of p, 0 past the count).
+CELL_ARRAYS = ("count", "top_index", "top_prob")
 
 
-def write_evaluation(per_class, mean_prob, per_class_epochs):
+def write_evaluation(per_class, mean_prob, cells, per_class_epochs):
     save_csv(PER_CLASS, per_class[PER_CLASS_COLUMNS])
     save_csv(PER_CLASS_EPOCHS, per_class_epochs[PER_CLASS_EPOCH_COLUMNS])
     save_npz(CONFUSION, mean_prob=mean_prob)
+    save_npz(CELLS, **{name: cells[name] for name in CELL_ARRAYS})
+
+
+def read_cells(n_models, n_classes):
+    """cells.npz's arrays (CELL_ARRAYS) by name, checked against the study's models and classes."""
+    require(CELLS)
+    with np.load(CELLS) as data:
+        missing = [name for name in CELL_ARRAYS if name not in data.files]
+        if missing:
+            raise InputError(f"{CELLS} has no {missing[0]} array: rerun dvc repro evaluate")
+        cells = {name: data[name] for name in CELL_ARRAYS}
+    shape = (n_models, n_classes, n_classes)
+    if (cells["count"].shape != shape or cells["top_index"].shape[:3] != shape
+            or cells["top_prob"].shape != cells["top_index"].shape):
+        raise InputError(f"{CELLS} has arrays of shapes {[a.shape for a in cells.values()]} for {n_models} models "
+                         f"of {n_classes} classes: rerun dvc repro evaluate")
+    return cells
 
 
 def read_class_table(path, columns):
@@ -473,6 +497,25 @@ def read_decoding():
 
 
 # Metrics: small JSON objects (eval.json, summary.json) and the statistics' long tables.
+
+
+def read_figures():
+    """plots/figures' PNGs by file name, in name order."""
+    require(FIGURES)
+    return {path.name: path.read_bytes() for path in sorted(FIGURES.glob("*.png"))}
+
+
+def read_gallery():
+    """The visualize stage's entries (VIS_ENTRIES: path, heading, caption, model), each with its PNG's bytes."""
+    require(VIS_ENTRIES)
+    try:
+        entries = json.loads(VIS_ENTRIES.read_text())
+        for entry in entries:
+            entry["png"] = (VIS / entry["path"]).read_bytes()
+    except (ValueError, KeyError, TypeError, OSError) as error:
+        raise InputError(f"{VIS_ENTRIES} does not list the gallery's images ({error}): rerun dvc repro "
+                         "visualize") from None
+    return entries
 
 
 def write_metrics(path, metrics):

@@ -1,10 +1,15 @@
-"""Models on the test set, a pack at a time, every per-class sum taken on the device.
+"""Models on the test set, a pack at a time, every per-class sum and every confusion cell's top images computed on
+the device.
 
 Per model and class c, `loglik_bits` is the study's binary log-likelihood: the mean over all test images of
 log2 p(c|x) for images of class c and log2(1 - p(c|x)) for the others, probabilities clipped to
 [EPSILON, 1 - EPSILON]; `accuracy` is the share of class-c images predicted c; `mean_prob[i, j]` the mean
-probability of class i over test images of class j.
+probability of class i over test images of class j. A confusion cell (t, p) holds the test images of true class t
+predicted p: `count[t, p]` of them, and the `top` most confident (highest probability of p, ties to the lower
+image index) in `top_index[t, p]` (test image indices, -1 past the cell's count) with their `top_prob`.
 """
+
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -21,11 +26,27 @@ EPSILON = 1e-7
 IMAGES_PER_STEP = 65536  # copies x test images per compiled call: bounds device memory at any pack size
 
 
+@dataclass
+class Evaluation:
+    """One pack's test results, copies first (module docstring): loglik (K, C), accuracy (K, C), mean_prob
+    (K, C, C), count (K, C, C) and top_index, top_prob (K, C, C, top)."""
+
+    loglik: np.ndarray
+    accuracy: np.ndarray
+    mean_prob: np.ndarray
+    count: np.ndarray
+    top_index: np.ndarray
+    top_prob: np.ndarray
+
+
 class PackEvaluator:
     """The packed forward pass of one pack of `copies` models, and the sums the per-class statistics need.
 
     Always in float32, whatever train.precision: the evaluate stage and the train stage's per-epoch evaluation
-    (lesion.bench) compute the same numbers.
+    (lesion.bench) run the same compiled calls on the same batches, so they compute the same numbers.
+
+    The test images go through in class order, each batch of one true class (`class_batches`): a cell's top images
+    are then a top-k over the batch's images per predicted class, merged into a running top-k on the device.
 
     Padded to `slots` copies and sharded over the devices as the trainer is (lesion.model.autodiff): it takes the
     weights of up to `slots` copies and returns as many rows.
@@ -34,62 +55,125 @@ class PackEvaluator:
     def __init__(self, network, copies, kernels="xla"):
         self.slots, self.n_classes = autodiff.copy_slots(copies), network.n_classes
         self.forward = PackedForward(network, self.slots, kernels, dtype="float32")
-        self.probabilities = autodiff.compile(self._probabilities, copy_axes=(True, False), out_copy_axes=True)
+        self.predictions = autodiff.compile(self._predictions, copy_axes=(True, False), out_copy_axes=(True, True))
         self.sums = autodiff.compile(self._sums, copy_axes=(True, False, False), out_copy_axes=(True, True, True))
+        self.cells = autodiff.compile(self._cells, copy_axes=(True, True, False, True, True),
+                                      out_copy_axes=(True, True))
 
-    def _probabilities(self, weights, images):
-        """Clipped class probabilities (K, N, C) of every copy on the same uint8 images (N, H, W, channels)."""
+    def _predictions(self, weights, images):
+        """Clipped class probabilities (K, N, C) of every copy on the same uint8 images (N, H, W, channels), and the
+        log-odds (K, N) of each image's predicted class: its order is the probability's, without float32's
+        saturation at 1."""
         batch = self.forward.batch(self.forward.prepare(images), copies=weights[0].shape[0])
-        logits = self.forward.logits(weights, batch)
-        return ops.clip(ops.softmax(ops.cast(logits, "float32"), axis=-1), EPSILON, 1 - EPSILON)
+        logits = ops.cast(self.forward.logits(weights, batch), "float32")
+        probs = ops.clip(ops.softmax(logits, axis=-1), EPSILON, 1 - EPSILON)
+        chosen = ops.one_hot(ops.argmax(probs, axis=-1), self.n_classes) > 0
+        others = ops.logsumexp(ops.where(chosen, -np.inf, logits), axis=-1)
+        return probs, ops.sum(ops.where(chosen, logits, 0.0), axis=-1) - others
 
-    def _sums(self, weights, images, onehot):
-        """For one batch: sum of per-class log-likelihoods (K, C), hits (K, C), probabilities (K, C, C)."""
-        probs = self._probabilities(weights, images)
-        loglik = ops.where(onehot[None] > 0, ops.log2(probs), ops.log2(1 - probs))
-        hits = ops.one_hot(ops.argmax(probs, axis=-1), onehot.shape[-1]) * onehot[None]
-        return ops.sum(loglik, axis=1), ops.sum(hits, axis=1), ops.einsum("kni,nj->kij", probs, onehot)
+    def _sums(self, probs, onehot, valid):
+        """For one batch: sum of per-class log-likelihoods (K, C), confusion counts (K, true, predicted) and
+        probabilities (K, C, C); `valid` (N,) is 0 on the rows that only pad the batch."""
+        loglik = ops.where(onehot[None] > 0, ops.log2(probs), ops.log2(1 - probs)) * valid[None, :, None]
+        predicted = ops.one_hot(ops.argmax(probs, axis=-1), self.n_classes)
+        return (ops.sum(loglik, axis=1), ops.einsum("knp,nt->ktp", predicted, onehot),
+                ops.einsum("kni,nj->kij", probs, onehot))
 
-    def batches(self, n_images):
-        return range(0, n_images, max(1, min(1000, IMAGES_PER_STEP // self.slots)))
+    def _cells(self, probs, scores, image_index, best_scores, best_index):
+        """The running top-k (K, C predicted, k) of one true class's cells, merged with this batch of its images:
+        scores (log-odds) and test image indices, -inf and -1 where a cell has fewer images."""
+        top = best_scores.shape[-1]
+        predicted = ops.one_hot(ops.argmax(probs, axis=-1), self.n_classes) > 0  # (K, N, C)
+        member = ops.logical_and(predicted, (image_index >= 0)[None, :, None])
+        candidates = ops.transpose(ops.where(member, scores[..., None], -np.inf), (0, 2, 1))  # (K, C, N)
+        values, positions = ops.top_k(candidates, min(top, candidates.shape[-1]))
+        values = ops.concatenate([best_scores, values], axis=-1)  # earlier batches first: lower indices win ties
+        indices = ops.concatenate([best_index, ops.take(image_index, positions)], axis=-1)
+        values, positions = ops.top_k(values, top)
+        indices = ops.take_along_axis(indices, positions, axis=-1)
+        return values, ops.where(values > -np.inf, indices, -1)
+
+    def batch_size(self, y_test):
+        """Images per call: IMAGES_PER_STEP over the copies, at most 1000, and no more than the largest class has
+        (every batch holds one class, padded to this size so one compiled shape serves them all)."""
+        largest = int(np.bincount(y_test).max()) if len(y_test) else 1
+        return max(1, min(1000, IMAGES_PER_STEP // self.slots, largest))
 
     def place(self, weights):
         return autodiff.place(autodiff.pad_copies(weights, self.slots), True)
 
     def predict(self, weights, x_test):
-        """Class probabilities (K, N, C) of stacked `weights` on every test image, as numpy."""
-        copies, starts = len(weights[0]), self.batches(len(x_test))
+        """Class probabilities (K, N, C) of stacked `weights` on every test image, as numpy. Batches are padded
+        to one size and traced apart from `evaluate`'s: TensorFlow, traced at a second shape, would generalize the
+        shapes the packed forward pass reads."""
+        if not hasattr(self, "probabilities"):
+            self.probabilities = autodiff.compile(lambda w, x: self._predictions(w, x)[0], copy_axes=(True, False),
+                                                  out_copy_axes=True)
+        copies, size = len(weights[0]), max(1, min(1000, IMAGES_PER_STEP // self.slots))
         weights = self.place(weights)
-        return np.concatenate([ops.convert_to_numpy(self.probabilities(weights, shared(x_test, start, starts.step)))
-                               for start in starts], axis=1)[:copies]
+        padded = np.concatenate([x_test, np.zeros((-len(x_test) % size,) + x_test.shape[1:], x_test.dtype)])
+        batches = (self.probabilities(weights, shared(padded[start : start + size]))
+                   for start in range(0, len(padded), size))
+        return np.concatenate([ops.convert_to_numpy(probs) for probs in batches], axis=1)[:copies, : len(x_test)]
 
-    def evaluate(self, weights, x_test, y_test):
-        """(loglik_bits (K, C), accuracy (K, C), mean_prob (K, C, C)) of stacked `weights`."""
-        copies, starts = len(weights[0]), self.batches(len(x_test))
+    def evaluate(self, weights, x_test, y_test, top=0):
+        """The Evaluation of stacked `weights` on the test set, with the `top` most confident images of each
+        confusion cell (none when 0)."""
+        copies, size = len(weights[0]), self.batch_size(y_test)
         weights = self.place(weights)
         onehot = np.eye(self.n_classes, dtype=np.float32)[y_test]
         totals = None
-        for start in starts:
-            batch = self.sums(weights, shared(x_test, start, starts.step), shared(onehot, start, starts.step))
-            totals = batch if totals is None else [t + b for t, b in zip(totals, batch)]
-        loglik, hits, probs = (ops.convert_to_numpy(t)[:copies] for t in totals)
+        top_index = np.full((self.slots, self.n_classes, self.n_classes, top), -1, np.int32)
+        top_prob = np.zeros(top_index.shape, np.float32)
+        for true_class, batches in class_batches(y_test, size):
+            best = autodiff.place((np.full(top_index.shape[:1] + top_index.shape[2:], -np.inf, np.float32),
+                                   np.full(top_index.shape[:1] + top_index.shape[2:], -1, np.int32)), True)
+            for index in batches:
+                valid = (index >= 0).astype(np.float32)
+                images, labels = x_test[np.maximum(index, 0)], onehot[np.maximum(index, 0)] * valid[:, None]
+                probs, scores = self.predictions(weights, shared(images))
+                batch = self.sums(probs, shared(labels), shared(valid))
+                totals = batch if totals is None else [t + b for t, b in zip(totals, batch)]
+                if top:
+                    best = self.cells(probs, scores, shared(index), *best)
+            if top:
+                top_prob[:, true_class] = ops.convert_to_numpy(ops.sigmoid(best[0]))  # 0 where none
+                top_index[:, true_class] = ops.convert_to_numpy(best[1])
+        if totals is None:  # no test image
+            totals = [np.zeros((self.slots,) + shape, np.float32) for shape in
+                      [(self.n_classes,), (self.n_classes,) * 2, (self.n_classes,) * 2]]
+        loglik, count, probs = (ops.convert_to_numpy(t)[:copies] for t in totals)
         counts = np.maximum(onehot.sum(axis=0), 1)
-        return loglik / len(x_test), hits / counts, probs / counts
+        return Evaluation(loglik / max(len(x_test), 1), np.diagonal(count, axis1=1, axis2=2) / counts, probs / counts,
+                          count.astype(np.int32), top_index[:copies], top_prob[:copies])
 
 
-def shared(array, start, size):
-    """Rows start..start+size of `array`, on the device(s) for every copy of a pack."""
-    return autodiff.place(array[start : start + size], False)
+def class_batches(y_test, size):
+    """(class, its batches) for every class with test images: each batch the indices of `size` images of that
+    class in increasing order, the last padded with -1."""
+    for true_class in np.unique(y_test):
+        members = np.flatnonzero(y_test == true_class).astype(np.int32)
+        padded = np.concatenate([members, np.full(-len(members) % size, -1, np.int32)])
+        yield int(true_class), padded.reshape(-1, size)
 
 
-def evaluate_study(executor, n_models, x_test, y_test, class_names):
+def shared(array):
+    """`array`, on the device(s) for every copy of a pack."""
+    return autodiff.place(array, False)
+
+
+def evaluate_study(executor, n_models, x_test, y_test, class_names, top):
     """Every model of every pack file (contract.check_packs has made sure each model is in exactly one), a pack at
-    a time on `executor` (lesion.executors): the per_class table (contract.PER_CLASS_COLUMNS), mean_prob, and the
-    per_class_epochs table of what the train stage measured after its evaluated epochs."""
+    a time on `executor` (lesion.executors): the per_class table (contract.PER_CLASS_COLUMNS), mean_prob, the
+    confusion cells (contract.CELL_ARRAYS, `top` images each) and the per_class_epochs table of what the train
+    stage measured after its evaluated epochs."""
     n_classes = len(class_names)
     loglik = np.zeros((n_models, n_classes), np.float32)
     accuracy = np.zeros_like(loglik)
     mean_prob = np.zeros((n_models, n_classes, n_classes), np.float32)
+    cells = {"count": np.zeros((n_models, n_classes, n_classes), np.int32),
+             "top_index": np.full((n_models, n_classes, n_classes, top), -1, np.int32),
+             "top_prob": np.zeros((n_models, n_classes, n_classes, top), np.float32)}
     paths, epochs = contract.pack_files(), []
 
     def jobs():
@@ -98,9 +182,11 @@ def evaluate_study(executor, n_models, x_test, y_test, class_names):
             epochs.append(epoch_rows(pack, class_names))
             yield path.stem, (pack.model_ids, pack.weights, checked_network(pack, path, x_test, n_classes))
 
-    for _, (ids, results) in tqdm(executor.run("evaluate", jobs(), (x_test, y_test)), total=len(paths),
-                                  desc="evaluate", unit="pack"):
-        loglik[ids], accuracy[ids], mean_prob[ids] = results
+    for _, (ids, result) in tqdm(executor.run("evaluate", jobs(), (x_test, y_test, top)), total=len(paths),
+                                 desc="evaluate", unit="pack"):
+        loglik[ids], accuracy[ids], mean_prob[ids] = result.loglik, result.accuracy, result.mean_prob
+        for name, array in cells.items():
+            array[ids] = getattr(result, name)
     per_class = pd.DataFrame({
         "model_id": np.repeat(np.arange(n_models), n_classes),
         "class": np.tile(class_names, n_models),
@@ -108,10 +194,10 @@ def evaluate_study(executor, n_models, x_test, y_test, class_names):
         "accuracy": accuracy.ravel(),
     })
     if not epochs:  # no pack: the table's columns alone
-        return per_class, mean_prob, pd.DataFrame(columns=contract.PER_CLASS_EPOCH_COLUMNS)
+        return per_class, mean_prob, cells, pd.DataFrame(columns=contract.PER_CLASS_EPOCH_COLUMNS)
     per_class_epochs = pd.concat(epochs, ignore_index=True)
-    return per_class, mean_prob, per_class_epochs.sort_values(["model_id", "epoch"], kind="stable",
-                                                              ignore_index=True)
+    return per_class, mean_prob, cells, per_class_epochs.sort_values(["model_id", "epoch"], kind="stable",
+                                                                     ignore_index=True)
 
 
 def epoch_rows(pack, class_names):

@@ -204,6 +204,10 @@ SCHEMA = {
         "schedule": (Schedule(), "epochs [corrupt_from, corrupt_until) with corrupted labels, true labels in the "
                                  "others (empty: to the end)"),
     },
+    "evaluate": {
+        "top_images": (Integer(0, 64), "most confident test images kept per model and confusion cell "
+                                       "(data/eval/cells.npz; the report shows them)"),
+    },
     "stats": {
         "alpha": (Number(0, 1, open_low=True, open_high=True), "false discovery rate of a significant effect"),
         "bootstrap": (Integer(1), "bootstrap resamples behind each Hedges' g interval"),

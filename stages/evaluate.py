@@ -1,5 +1,6 @@
 """Stage `evaluate`: every model on every test image (lesion.evaluation), on this machine's devices or as Ray
-tasks (`train.executor`) -> data/eval/per_class.csv, data/eval/confusion.npz and metrics/eval.json; and
+tasks (`train.executor`) -> data/eval/per_class.csv, data/eval/confusion.npz, data/eval/cells.npz (each
+confusion cell's count and evaluate.top_images most confident test images) and metrics/eval.json; and
 data/eval/per_class_epochs.csv, the same per-class results after each epoch the train stage evaluated (read from
 the packs: no weights of earlier epochs are kept)."""
 
@@ -19,9 +20,10 @@ def main():
     from lesion.evaluation import accuracy_metrics, evaluate_study
 
     print(f"evaluating {len(manifest)} models on {executor_line(executor)}", flush=True)
-    per_class, mean_prob, per_class_epochs = evaluate_study(executor, len(manifest), data["x_test"],
-                                                            data["y_test"], data["class_names"])
-    contract.write_evaluation(per_class, mean_prob, per_class_epochs)
+    per_class, mean_prob, cells, per_class_epochs = evaluate_study(
+        executor, len(manifest), data["x_test"], data["y_test"], data["class_names"],
+        params.load("evaluate")["top_images"])
+    contract.write_evaluation(per_class, mean_prob, cells, per_class_epochs)
     metrics = accuracy_metrics(manifest, per_class)
     contract.write_metrics(contract.EVAL_METRICS, metrics)
     print(json.dumps(metrics))

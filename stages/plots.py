@@ -1,28 +1,25 @@
-"""Stage `plots`: the study's figures (plots/figures), tables for DVC's own plots (plots/data), the provenance
-(metrics/provenance.json) and the report (plots/report.html), which links the figures beside it and the visualize
-stage's own page (never reading plots/vis, so its bytes do not depend on it)."""
+"""Stage `plots`: the study's figures (plots/figures), tables for DVC's own plots (plots/data) and the provenance
+(metrics/provenance.json); the report stage puts them into plots/report.html."""
 
 from lesion import contract, params
 from lesion.backend import machine_backend, use_backend
 from lesion.report import decoding, figures, over_training
-from lesion.report.page import write_report
 from lesion.report.provenance import provenance
 from lesion.report.tables import plot_data
 from lesion.files import atomic_folder
 from lesion.models import study_network
 from lesion.stage import run_stage
-from lesion.stats.power import study_power, trials_per_pair
 from lesion.study import load_study
 
-OUTPUTS = [contract.FIGURES, contract.PLOT_DATA, contract.REPORT, contract.PROVENANCE]
+OUTPUTS = [contract.FIGURES, contract.PLOT_DATA, contract.PROVENANCE]
 
 
 def main():
     settings = params.load("plots")
     use_backend(machine_backend(params.load("train")))  # Keras draws the architecture figure
-    welch, kl, vs_clean, effects, by_epoch = (contract.read_effect_table(path) for path in (
-        contract.WELCH, contract.KL, contract.VS_CLEAN, contract.LESION_EFFECTS, contract.EFFECTS_BY_EPOCH))
-    summary, evaluation = contract.read_metrics(contract.SUMMARY), contract.read_metrics(contract.EVAL_METRICS)
+    welch, kl, effects, by_epoch = (contract.read_effect_table(path) for path in (
+        contract.WELCH, contract.KL, contract.LESION_EFFECTS, contract.EFFECTS_BY_EPOCH))
+    summary = contract.read_metrics(contract.SUMMARY)
     study = load_study()
     curves = contract.read_curves()
     decoded, decoder = contract.read_decoding(), contract.read_metrics(contract.WEIGHT_DECODING)
@@ -53,12 +50,9 @@ def main():
         for name, png in pngs.items():
             (folder / name).write_bytes(png)
     plot_data(study, welch, effects)
-    power = study_power(welch, effects, study.clean.sum(), trials_per_pair(study.manifest), summary["alpha"])
     contract.write_provenance(record)
-    write_report(welch, vs_clean, effects, summary, evaluation, list(pngs), power, record, by_epoch, decoder,
-                 study.classes)
-    print(f"wrote {len(pngs)} figures to {contract.FIGURES}, plot data to {contract.PLOT_DATA}, "
-          f"{contract.PROVENANCE} and {contract.REPORT}")
+    print(f"wrote {len(pngs)} figures to {contract.FIGURES}, plot data to {contract.PLOT_DATA} and "
+          f"{contract.PROVENANCE}")
 
 
 if __name__ == "__main__":

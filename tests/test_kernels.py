@@ -147,7 +147,7 @@ for kernels in ("xla", "pallas"):
     weights, history = PackTrainer(Network(), 2, 8, 1e-3, kernels).train(Network().initial_pack_weights(seeds), labels,
                                                                keras.ops.convert_to_tensor(images), seeds, 0, 1)
     results = PackEvaluator(Network(), 2, kernels).evaluate(weights, images[:12], y_test)
-    np.savez(f"{kernels}.npz", *weights, history=history, loglik=results[0], mean_prob=results[2])
+    np.savez(f"{kernels}.npz", *weights, history=history, loglik=results.loglik, mean_prob=results.mean_prob)
 """
 
 

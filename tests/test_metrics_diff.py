@@ -12,9 +12,9 @@ from tests.fixtures.study import write_study, write_vis
 from tests.test_pipeline import ran, sh
 
 FAST_STATS = {"alpha": 0.05, "bootstrap": 100, "null_draws": 300, "permutations": 100, "seed": 0}
-STAGES = ("stats", "epochs", "plots")
-VIS_PLOTS = ("happy_maps.png", "sad_maps.png", "inversion.png", "caricatures/clean.png", "filters/conv1.png",
-             "confusion/clean.png")
+STAGES = ("stats", "epochs", "plots", "report")
+VIS_PLOTS = (("happy_maps.png", None), ("sad_maps.png", None), ("inversion.png", None),
+             ("caricatures/clean.png", "clean"), ("filters/conv1.png", None), ("confusion/clean.png", "clean"))
 
 
 def commit(project, message):
@@ -24,7 +24,7 @@ def commit(project, message):
 
 @pytest.fixture
 def repo(tmp_path):
-    """A repository holding only the three stages (as the real dvc.yaml declares them) and their inputs."""
+    """A repository holding only the four stages (as the real dvc.yaml declares them) and their inputs."""
     for code in ("stages", "lesion"):
         shutil.copytree(REPO / code, tmp_path / code, ignore=shutil.ignore_patterns("__pycache__"))
     pipeline = yaml.safe_load((REPO / "dvc.yaml").read_text())

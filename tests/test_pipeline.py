@@ -13,7 +13,8 @@ from tests.conftest import copy_repo, stage_env, write_params
 SMALL = {"pairs": [["cat", "dog"], ["automobile", "truck"]], "trials": 2, "clean_trials": 2}
 TINY_TRAIN = {"epochs": 2, "batch_size": 10, "pack_size": 4}
 TINY_VISUALIZE = {"steps": 6, "restarts": 1, "channels": 2, "images": 2}
-STAGES = {"download", "corrupt", "train", "evaluate", "stats", "epochs", "weights", "plots", "vis_models", "visualize"}
+STAGES = {"download", "corrupt", "train", "evaluate", "stats", "epochs", "weights", "plots", "vis_models", "visualize",
+          "report"}
 
 
 def sh(project, *command):
@@ -55,7 +56,8 @@ def test_repro_then_nothing_then_only_corrupt_and_downstream(dvc_project):
     assert (dvc_project / "plots/vis/index.html").exists()
     assert "/vis" in (dvc_project / "plots/.gitignore").read_text()  # the images live in DVC's cache, not git
     report = (dvc_project / "plots/report.html").read_text()
-    assert 'src="figures/t_heatmap.png"' in report and "data:image" not in report  # linked, not embedded
+    assert '<figure id="figure-t_heatmap.png"><img src="data:image/png;base64,' in report  # embedded
+    assert 'id="explorer-data"' in report and '"count":' in report
     assert (dvc_project / "metrics/provenance.json").stat().st_size > 0
     manifest = pd.read_csv(dvc_project / "data/labels/manifest.csv", keep_default_na=False)
     assert len(manifest) == 2 + 2 * 2

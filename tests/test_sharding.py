@@ -32,9 +32,9 @@ trainer = PackTrainer(Network(), 6, 16, 1e-3)
 weights, history = trainer.train(Network().initial_pack_weights(seeds), labels, keras.ops.convert_to_tensor(images),
                                  seeds, 0, 1)
 evaluator = PackEvaluator(Network(), 6)
-loglik, accuracy, mean_prob = evaluator.evaluate(weights, images[:40], rng.integers(0, 10, 40))
+result = evaluator.evaluate(weights, images[:40], rng.integers(0, 10, 40), top=3)
 probabilities = evaluator.predict(weights, images[:40])
-np.savez(sys.argv[1], *weights, history=history, loglik=loglik, accuracy=accuracy, mean_prob=mean_prob,
+np.savez(sys.argv[1], *weights, history=history, **vars(result),
          probabilities=probabilities)
 
 slots = trainer.slots

@@ -7,6 +7,7 @@ packed forward pass over the test set gives both the confusion grids and which c
 """
 
 import html
+import json
 import re
 
 import matplotlib
@@ -128,7 +129,7 @@ def shown_channels(size, setting):
 
 class Visualizer:
     """The stage's techniques for one selection of models; each writes its PNGs under `folder` and returns its
-    (file, heading, caption) entries of the index page."""
+    (file, heading, caption, model label or None when it shows every model) entries of the index."""
 
     def __init__(self, network, weights, labels, class_names, params, folder):
         self.weights, self.labels, self.names = weights, labels, list(class_names)
@@ -211,7 +212,7 @@ class Visualizer:
                       f"{name.capitalize()}Maps: images that {verb} each class logit",
                       [self.names[c] for c in self.classes], columns, p["dpi"])
             entries.append((path, f"{name.capitalize()}Maps", HAPPY_SAD_CAPTION[name].format(
-                restarts=restarts, steps=p["steps"], parameterization=p["parameterization"])))
+                restarts=restarts, steps=p["steps"], parameterization=p["parameterization"]), None))
         return entries
 
     def caricature_images(self, weights, peaks, mean_peaks):
@@ -261,7 +262,7 @@ class Visualizer:
                 label=label, shown="every channel" if p["channels"] == "all" else f"the first {p['channels']} "
                 "channels", first=self.hidden[0], last=self.hidden[-1], dead=", ".join(
                     f"{name} {int(dead[name][model].sum())} of {dead[name].shape[1]}" for name in self.hidden))
-                + self.reading("caricatures")))
+                + self.reading("caricatures"), label))
         return entries
 
     def reading(self, technique):
@@ -294,7 +295,7 @@ class Visualizer:
                   "Inversion: each test image rebuilt from one layer's activations alone", rows, columns, p["dpi"])
         caption = INVERSION_CAPTION.format(steps=p["steps"], layers=" or ".join(inverted))
         caption += self.reading("inversion")
-        return [("inversion.png", "Inversion", caption)]
+        return [("inversion.png", "Inversion", caption, None)]
 
     def filters(self):
         """Every model's first-layer filters, each stretched to its own range, as one mosaic of rows of 8 per
@@ -313,7 +314,7 @@ class Visualizer:
                         fontsize=FONT + 2)
         save(figure, self.folder / f"filters/{first}.png", self.params["dpi"] * 1.5)
         return [(f"filters/{first}.png", "First-layer filters", FILTERS_CAPTION.format(
-            count=kernels.shape[1], layer=first, rows=-(-kernels.shape[1] // 8)))]
+            count=kernels.shape[1], layer=first, rows=-(-kernels.shape[1] // 8)), None)]
 
     def confusions(self, probabilities, x_test, y_test):
         """Per model, its test confusion matrix (of the grid's classes) with the most confidently predicted image
@@ -335,7 +336,7 @@ class Visualizer:
                       self.params["dpi"], cell_text=[[f"n={int(k)}" for k in row] for row in counts],
                       cell_shade=counts / np.maximum(counts.sum(axis=1, keepdims=True), 1))
             entries.append((path, f"Confusion: {label}", CONFUSION_CAPTION.format(label=label) + (
-                "" if n == len(self.names) else SUBSET_NOTE.format(shown=n, total=len(self.names)))))
+                "" if n == len(self.names) else SUBSET_NOTE.format(shown=n, total=len(self.names))), label))
         return entries
 
 
@@ -399,13 +400,17 @@ INTRO = ("What the networks see: a clean model beside models trained with a pair
 
 
 def write_index(folder, entries):
-    """plots/vis/index.html: every PNG (linked, not embedded) with its heading and caption, in reading order."""
+    """plots/vis/index.html: every PNG (linked, not embedded) with its heading and caption, in reading order; and
+    the same entries as index.json (path, heading, caption, model: the label of the model an image shows, null
+    for an image of every model), which the report stage reads to embed them."""
     from lesion.report.html import page
 
     sections = [(heading, f'<figure><img src="{html.escape(path)}" alt="{html.escape(heading)}">'
                           f"<figcaption>{html.escape(caption)}</figcaption></figure>")
-                for path, heading, caption in entries]
+                for path, heading, caption, _ in entries]
     (folder / "index.html").write_text(page("What the networks see", INTRO, sections))
+    fields = ("path", "heading", "caption", "model")
+    (folder / "index.json").write_text(json.dumps([dict(zip(fields, entry)) for entry in entries], indent=1) + "\n")
 
 
 def deterministic(seed):

@@ -1,7 +1,6 @@
-"""HTML building blocks for plots/report.html: one page beside its figures, which it links by relative path.
-
-The page embeds no image (each run's PNGs would be stored twice, in plots/figures and inside the page): it
-references `figures/<name>.png` next to it, so plots/ is what to copy or attach. No scripts, no network.
+"""HTML building blocks for the pages: plots/report.html, one self-contained file (its images embedded as data
+URIs, its script inline, nothing from the network), and the visualize stage's plots/vis/index.html, which links the
+PNGs beside it.
 """
 
 import html
@@ -24,12 +23,36 @@ figcaption { color: #555; font-size: .92em; margin-top: .3em; }
 nav ol { columns: 2; }
 .pair { display: flex; gap: 1em; }
 .pair figure { flex: 1; margin: .5em 0; }
+.controls { display: flex; flex-wrap: wrap; gap: .6em 1.2em; align-items: center; margin: .6em 0; }
+.explorer { display: flex; flex-wrap: wrap; gap: 1.5em; align-items: flex-start; }
+table.matrix { border-collapse: collapse; font-size: .8em; }
+table.matrix td { min-width: 2.8em; height: 2.2em; padding: 0 .15em; text-align: center; cursor: pointer;
+                  font-variant-numeric: tabular-nums; }
+table.matrix td:hover, table.matrix td.pinned { outline: 3px solid #e0a000; outline-offset: -3px; }
+table.matrix th.column-name { height: 7em; vertical-align: bottom; padding: .2em; }
+table.matrix th.column-name span { writing-mode: vertical-rl; transform: rotate(180deg); white-space: nowrap; }
+#cell-panel { flex: 1; min-width: 300px; min-height: 12em; }
+.thumbs { display: flex; flex-wrap: wrap; gap: .4em; margin: .3em 0 1em; }
+figure.top-image { margin: 0; text-align: center; }
+figure.top-image figcaption { margin: 0; font-variant-numeric: tabular-nums; }
+.thumb { display: inline-block; width: 64px; height: 64px; image-rendering: pixelated; border: 1px solid #ccd; }
+.cell-heading { font-weight: 600; }
+.caption { color: #555; font-size: .92em; }
+tr.swapped td { background: #fff4d6; }
+td.diff { white-space: nowrap; }
+.bar { display: inline-block; height: .7em; margin-right: .4em; vertical-align: middle; }
+.bar.worse { background: #c44; } .bar.better { background: #4a4; }
+#effects-table th { cursor: pointer; user-select: none; }
+#effects-table td { white-space: nowrap; }
+.scroll { overflow-x: auto; }
+#effects-table tr.significant td { background: #eef8ee; }
 """
 
 
-def figure(source, caption):
-    """An image at `source` (a path relative to the page) with its caption."""
-    return (f'<figure><img src="{html.escape(source)}" alt="{html.escape(caption)}">'
+def figure(source, caption, anchor=None):
+    """An image at `source` (a path relative to the page, or a data URI) with its caption; `anchor`: its id."""
+    identity = f' id="{html.escape(anchor)}"' if anchor else ""
+    return (f'<figure{identity}><img src="{html.escape(source)}" alt="{html.escape(caption)}">'
             f"<figcaption>{html.escape(caption)}</figcaption></figure>")
 
 
@@ -75,10 +98,10 @@ def contents(sections):
     return f'<nav><h2>Contents</h2><ol>{items}</ol></nav>'
 
 
-def page(title, intro, sections, top=""):
+def page(title, intro, sections, top="", style="", script=""):
     """The whole document: a title, an introduction, `top` (HTML shown before the contents, e.g. a warning), the
-    table of contents and the (heading, HTML body) sections."""
+    table of contents and the (heading, HTML body) sections; `style` more CSS, `script` HTML at the body's end."""
     parts = [f'<h2 id="{anchor(heading)}">{html.escape(heading)}</h2>\n{body}' for heading, body in sections]
     return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>{html.escape(title)}</title>\n'
-            f"<style>{CSS}</style>\n</head>\n<body>\n<h1>{html.escape(title)}</h1>\n{paragraph(intro)}\n{top}"
-            f"{contents(sections)}\n" + "\n".join(parts) + "\n</body>\n</html>\n")
+            f"<style>{CSS}{style}</style>\n</head>\n<body>\n<h1>{html.escape(title)}</h1>\n{paragraph(intro)}\n{top}"
+            f"{contents(sections)}\n" + "\n".join(parts) + f"\n{script}</body>\n</html>\n")

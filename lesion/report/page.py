@@ -1,16 +1,21 @@
-"""plots/report.html: the summary, the study's power, the significant effects, every figure (linked from
-plots/figures), a link to the visualize stage's gallery and the provenance."""
+"""plots/report.html, one self-contained file: the summary, the study's power, the significant effects, the
+interactive pair view and table of every effect (lesion.report.explorer), every figure of plots/figures and the
+visualize stage's images (embedded once each), and the provenance."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 
 from lesion import contract
 from lesion.files import save_text
 from lesion.report import html
+from lesion.report.explorer import data_uri, script_json
 from lesion.report.figures import ANNOTATED_CLASSES, CAPTIONS
 from lesion.stats.power import power_sentences
 from lesion.stats.significance import significant_rows
+
+SCRIPT = Path(__file__).with_name("explorer.js")
 
 
 def summary_section(summary, evaluation):
@@ -57,7 +62,7 @@ def results_table(rows, columns, power, strength, source):
     return html.paragraph(f"No effect is significant: {meaning}.", note=True)
 
 
-def lesion_section(effects, summary, alpha, names, power, n_classes):
+def lesion_section(effects, summary, alpha, figures, power, n_classes):
     significant = effects[effects.specific_p_fdr < alpha].sort_values("specific_bits", ascending=False,
                                                                        kind="stable")
     tested = int(effects.specific_p.notna().sum())
@@ -68,19 +73,19 @@ def lesion_section(effects, summary, alpha, names, power, n_classes):
              f"{alpha:g} (Benjamini-Hochberg), strongest help first; inference {summary['inference']} ({fit}).")
     columns = ["target", "confused", "specific_bits", "specific_lo", "specific_hi", "specific_p_fdr", "effect_bits",
                "effect_p_fdr", "contrast_bits"]
-    if "specific_heatmap.png" in names:
-        heatmaps = figures_section(["specific_heatmap.png", "t_heatmap.png"])
-        figures = ('<div class="pair">' + heatmaps + "</div>" if n_classes <= ANNOTATED_CLASSES else heatmaps)
-        figures += figures_section(["forest.png"])  # heatmaps of many classes need the page's width, one each
+    if "specific_heatmap.png" in figures:
+        heatmaps = figures_section(figures, ["specific_heatmap.png", "t_heatmap.png"])
+        shown = ('<div class="pair">' + heatmaps + "</div>" if n_classes <= ANNOTATED_CLASSES else heatmaps)
+        shown += figures_section(figures, ["forest.png"])  # heatmaps of many classes need the page's width, one each
     else:
-        figures = (html.paragraph("The design identifies no specific effect: a swapped pair shows only the sum of "
-                                  "its two classes' effects, and one class's effect comes apart only where the pairs "
-                                  "close a cycle of odd length (a/b, b/c, a/c: corrupt.pairs: all has many, a small "
-                                  "sample of a 100-class dataset's pairs rarely one). There is no heatmap or forest "
-                                  "plot of them; the Welch t heatmap follows.", note=True)
-                   + figures_section(["t_heatmap.png"]))
+        shown = (html.paragraph("The design identifies no specific effect: a swapped pair shows only the sum of "
+                                "its two classes' effects, and one class's effect comes apart only where the pairs "
+                                "close a cycle of odd length (a/b, b/c, a/c: corrupt.pairs: all has many, a small "
+                                "sample of a 100-class dataset's pairs rarely one). There is no heatmap or forest "
+                                "plot of them; the Welch t heatmap follows.", note=True)
+                 + figures_section(figures, ["t_heatmap.png"]))
     return (html.paragraph(how_to_read(n_classes)) + html.paragraph(intro)
-            + results_table(significant, columns, power, "specific_bits", contract.LESION_EFFECTS) + figures)
+            + results_table(significant, columns, power, "specific_bits", contract.LESION_EFFECTS) + shown)
 
 
 def significance_section(welch, alpha, power):
@@ -105,19 +110,15 @@ def clean_section(vs_clean):
     return html.paragraph(intro) + capped_table(vs_clean, columns, "t", contract.VS_CLEAN)
 
 
-def figure_source(name):
-    """A figure's path relative to the report (plots/report.html beside plots/figures)."""
-    return (contract.FIGURES / name).relative_to(contract.REPORT.parent).as_posix()
+def figures_section(figures, names):
+    """The named figures of `figures` (plots/figures' PNGs by name), each embedded with its caption and the anchor
+    `figure-<name>` the effects table links to; every section shows its own figures, so each is in the page once."""
+    return "".join(html.figure(data_uri(figures[name]), CAPTIONS[name], f"figure-{name}") for name in names)
 
 
-def figures_section(names):
-    """The named figures of plots/figures, each with its caption."""
-    return "".join(html.figure(figure_source(name), CAPTIONS[name]) for name in names)
-
-
-def over_training_section(by_epoch, names, alpha):
+def over_training_section(by_epoch, figures, alpha):
     """How the effects developed: the epochs evaluated, the trajectories and the per-epoch heatmaps."""
-    if "effect_trajectories.png" not in names:
+    if "effect_trajectories.png" not in figures:
         return html.paragraph("No effect over training: no epoch was evaluated during training (train.eval_every: "
                               "0) or the design identifies no specific effect.", note=True)
     epochs = sorted(set(by_epoch.epoch))
@@ -125,10 +126,10 @@ def over_training_section(by_epoch, names, alpha):
     intro = (f"The lesion model fitted to every model's test results after each of {len(epochs)} evaluated epochs "
              f"({contract.EFFECTS_BY_EPOCH}). Specific effects significant at a false discovery rate of {alpha:g}, "
              "per epoch: " + ", ".join(f"epoch {e}: {n}" for e, n in zip(epochs, counts)) + ".")
-    return html.paragraph(intro) + figures_section(["effect_trajectories.png", "epoch_heatmaps.png"])
+    return html.paragraph(intro) + figures_section(figures, ["effect_trajectories.png", "epoch_heatmaps.png"])
 
 
-def weights_section(decoder):
+def weights_section(decoder, figures):
     """metrics/weight_decoding.json: each feature set's decoder against chance and the shuffles, and the figures."""
     readable = decoder["readable_from"]
     verdict = (f"The lesion is readable from {readable} on: that layer's decoder and every later layer's beat chance "
@@ -141,15 +142,60 @@ def weights_section(decoder):
     rows = [{"feature set": name, **result} for name, result in decoder["feature_sets"].items()]
     columns = ["feature set", "n_features", "accuracy", "permutation_mean", "permutation_max", "p"]
     return (html.paragraph(intro) + html.table(rows, columns)
-            + figures_section(["weight_embedding.png", "weight_confusion.png"]))
+            + figures_section(figures, ["weight_embedding.png", "weight_confusion.png"]))
 
 
-def vis_section():
-    """A link to the visualize stage's own page; the plots stage never reads plots/vis."""
-    page = contract.VIS_INDEX.relative_to(contract.REPORT.parent).as_posix()
-    return ("<p>What the networks see (Happy and Sad maps, caricatures, DeepDream, inversions, filters and "
-            f"confusion examples) is on its own page, {html.link(page, page)}; <code>dvc repro visualize</code> "
-            "builds it.</p>")
+def vis_section(gallery):
+    """The visualize stage's images of every shown model (`gallery`: its entries of no one model, each with its
+    PNG); the images of one model are in the pair view."""
+    intro = html.paragraph("The visualize stage's images of every model it shows (the clean model and the models of "
+                           "visualize.pairs, side by side); each model's own caricatures and confusion grid are in "
+                           "the pair view. The same images, and the stage's own page, are in plots/vis.")
+    return intro + "".join(html.figure(data_uri(entry["png"]), f"{entry['heading']}. {entry['caption']}")
+                           for entry in gallery)
+
+
+PAIRS_INTRO = (
+    "Pick the clean baseline or a swapped pair. The table compares each class's test accuracy and log-likelihood in "
+    "the pair's models with the clean models'. The matrix is one model of the pair (the trial the visualize stage "
+    "draws): rows are true classes, columns predicted, each cell the number of test images there; hover over a "
+    "cell to see its most confident images with the probability the model gives the predicted class, click to "
+    "keep them. 'Pair minus clean' shows the pair's mean counts minus the clean models' instead, and a cell then "
+    "shows the pair's model's images beside the clean model's.")
+
+
+def pairs_section():
+    """The pair view's frame; explorer.js fills it from the page's data."""
+    return (html.paragraph(PAIRS_INTRO) +
+            '<div class="controls"><label>Condition <select id="pair-select"></select></label>'
+            '<label><input type="radio" name="mode" id="mode-model" checked> this model\'s counts</label>'
+            '<label><input type="radio" name="mode" id="mode-contrast"> pair minus clean (mean counts)</label></div>'
+            '<div id="pair-classes"></div><div class="explorer"><div id="pair-matrix"></div>'
+            '<div id="cell-panel"></div></div><div id="pair-pictures"></div>')
+
+
+def effects_section(alpha):
+    """The table of every effect; explorer.js fills and sorts it."""
+    intro = html.paragraph(
+        "Every effect of the statistics in one table: the lesion model's specific effect, its effect against clean "
+        "models and its contrast, the paper's Welch contrast (estimate: Hedges' g) and the clean-baseline test. "
+        f"Significant: FDR-adjusted p below {alpha:g}. Filter by family, target or confused class; click a heading "
+        "to sort; the last column links the figure that shows the effect.")
+    controls = ('<div class="controls"><select id="filter-family"></select><select id="filter-target"></select>'
+                '<select id="filter-confused"></select><label><input type="checkbox" id="filter-significant"> '
+                'significant only</label></div><p id="effects-count" class="caption"></p>')
+    return (intro + controls + '<div class="scroll"><table id="effects-table"><thead><tr></tr></thead><tbody>'
+            '</tbody></table></div>')
+
+
+def explorer_script(document, sheet, sprite):
+    """The page's data (JSON), the sprite sheet (CSS, embedded once) and explorer.js."""
+    rows = -(-sprite["count"] // sprite["columns"]) if sprite["count"] else 0
+    style = (f".thumb {{ background-image: url({sheet}); background-size: {2 * sprite['columns'] * sprite['width']}px "
+             f"{2 * rows * sprite['height']}px; }}" if sheet else "")
+    script = (f'<script type="application/json" id="explorer-data">{script_json(document)}</script>\n'
+              f"<script>\n{SCRIPT.read_text()}</script>\n")
+    return style, script
 
 
 def shown(value):
@@ -184,28 +230,31 @@ def provenance_section(record):
                            for title, rows, columns in blocks)
 
 
-def write_report(welch, vs_clean, lesion_effects, summary, evaluation, names, power, record, by_epoch, decoder,
-                 classes):
-    """The report: `names` the figures written to plots/figures (no training.png without curves, no specific
+def write_report(welch, vs_clean, lesion_effects, summary, evaluation, figures, power, record, by_epoch, decoder,
+                 classes, explorer, gallery):
+    """The report: `figures` the PNGs of plots/figures by name (no training.png without curves, no specific
     figures when no specific effect is identified), `power` lesion.stats.power.study_power, `record` the
     provenance, `by_epoch` metrics/effects_by_epoch.csv, `decoder` metrics/weight_decoding.json, `classes` the
-    dataset's."""
+    dataset's, `explorer` (document, sprite sheet) of lesion.report.explorer.explorer_data, `gallery` the
+    visualize stage's entries of every model. Returns the page's size in bytes."""
     alpha = summary["alpha"]
-    training = (figures_section(["training.png"]) if "training.png" in names else
+    training = (figures_section(figures, ["training.png"]) if "training.png" in figures else
                 html.paragraph(f"No training curves: {contract.CURVE_TABLES} holds no dvclive TSVs.", note=True))
     sections = [
         ("Summary", summary_section(summary, evaluation)),
         ("Power", power_section(power)),
-        ("Lesion effects", lesion_section(lesion_effects, summary, alpha, names, power, len(classes))),
+        ("Lesion effects", lesion_section(lesion_effects, summary, alpha, figures, power, len(classes))),
         ("The paper's Welch contrast", significance_section(welch, alpha, power)),
-        ("Divergences", figures_section(["kl_heatmap.png"])),
-        ("Clean baseline", clean_section(vs_clean) + figures_section(["loglik.png", "accuracy.png"])),
-        ("Confusion", figures_section(["confusion.png"])),
+        ("Every effect", effects_section(alpha)),
+        ("Pairs", pairs_section()),
+        ("Divergences", figures_section(figures, ["kl_heatmap.png"])),
+        ("Clean baseline", clean_section(vs_clean) + figures_section(figures, ["loglik.png", "accuracy.png"])),
+        ("Confusion", figures_section(figures, ["confusion.png"])),
         ("Training", training),
-        ("Effects over training", over_training_section(by_epoch, names, alpha)),
-        ("Reading the lesion from the weights", weights_section(decoder)),
-        ("Architecture", figures_section(["architecture.png"])),
-        ("What the networks see", vis_section()),
+        ("Effects over training", over_training_section(by_epoch, figures, alpha)),
+        ("Reading the lesion from the weights", weights_section(decoder, figures)),
+        ("Architecture", figures_section(figures, ["architecture.png"])),
+        ("What the networks see", vis_section(gallery)),
         ("Provenance", provenance_section(record)),
     ]
     dataset = record["data"].get("dataset") or "image"
@@ -214,4 +263,7 @@ def write_report(welch, vs_clean, lesion_effects, summary, evaluation, names, po
              "one class (the confused class) changes how well the network does on another (the target).")
     _, warning = power_sentences(power)
     top = html.paragraph(warning, warning=True) if warning else ""
-    save_text(contract.REPORT, html.page(f"Lesion study of {dataset} classifiers", intro, sections, top))
+    style, script = explorer_script(*explorer, explorer[0]["sprite"])
+    text = html.page(f"Lesion study of {dataset} classifiers", intro, sections, top, style, script)
+    save_text(contract.REPORT, text)
+    return len(text.encode())

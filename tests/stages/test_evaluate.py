@@ -1,4 +1,4 @@
-"""Stage `evaluate`: the per_class and confusion contracts and eval.json; the three backends agree."""
+"""Stage `evaluate`: the per_class, confusion and cells contracts and eval.json; the three backends agree."""
 
 import json
 
@@ -6,6 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from lesion import contract
+from lesion.evaluation import PackEvaluator
+from lesion.model.networks import Network
 from tests.conftest import run_module, write_params
 from tests.fixtures.cifar import CLASS_NAMES
 from tests.fixtures.tiny import TRAIN, write_inputs
@@ -24,6 +27,34 @@ def test_evaluate_writes_contracts(trained):
     metrics = json.loads((project / "metrics/eval.json").read_text())
     assert set(metrics) == {"clean_accuracy", "swap_pair_accuracy", "swap_other_accuracy", "n_models"}
     assert metrics["clean_accuracy"] > 0.2  # chance is 0.1: the synthetic classes are learnable
+
+
+def test_cells_hold_each_models_predictions(trained):
+    """cells.npz against the models' own probabilities: counts, the top images of every cell, their probabilities."""
+    write_params(trained, evaluate={"top_images": 3})
+    run_module(trained, "evaluate", check=True)
+    cells = np.load(trained / "data/eval/cells.npz")
+    assert sorted(cells.files) == ["count", "top_index", "top_prob"]
+    assert cells["count"].shape == (6, 10, 10) and cells["top_index"].shape == (6, 10, 10, 3)
+    data = np.load(trained / "data/cifar10.npz")
+    x_test, y_test = data["x_test"], data["y_test"]
+    per_class = pd.read_csv(trained / "data/eval/per_class.csv")
+    accuracy = per_class.accuracy.to_numpy().reshape(6, 10)
+    np.testing.assert_allclose(np.diagonal(cells["count"], axis1=1, axis2=2) / np.bincount(y_test), accuracy)
+    for path in sorted((trained / "data/models").glob("*.npz")):
+        pack = contract.read_pack(path)
+        probs = PackEvaluator(Network.from_dict(pack.network), len(pack.model_ids)).predict(pack.weights, x_test)
+        for model, p in zip(pack.model_ids, probs):
+            predicted = p.argmax(-1)
+            for t in range(10):
+                for q in range(10):
+                    members = np.flatnonzero((y_test == t) & (predicted == q))
+                    assert cells["count"][model, t, q] == len(members)
+                    top = cells["top_index"][model, t, q]
+                    shown = top[top >= 0]
+                    assert len(shown) == min(3, len(members)) and set(shown) <= set(members)
+                    np.testing.assert_allclose(cells["top_prob"][model, t, q, : len(shown)], p[shown, q], rtol=1e-5)
+                    assert (np.sort(p[members, q])[::-1][: len(shown)] == pytest.approx(p[shown, q], rel=1e-5))
 
 
 @pytest.mark.slow

@@ -1,6 +1,8 @@
-"""Stage `plots`: every figure a valid PNG, DVC plot data with the right values, a report that links (never
-embeds) its figures, states the study's power and its provenance, and never reads plots/vis."""
+"""Stages `plots` and `report`: every figure a valid PNG, DVC plot data with the right values, a self-contained
+report that embeds each figure and gallery image once and states the study's power and its provenance. The
+report's interactive views are tested in tests/stages/test_report.py."""
 
+import base64
 import hashlib
 import json
 import re
@@ -24,14 +26,15 @@ from tests.fixtures.study import CIFAR100_CLASSES, HELPS, pairs_with_a_triangle,
 
 FAST_STATS = {"alpha": 0.05, "bootstrap": 100, "null_draws": 300, "permutations": 100, "seed": 0}
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-OUTPUTS = [contract.FIGURES, contract.PLOT_DATA, contract.REPORT, contract.PROVENANCE]
+OUTPUTS = [contract.FIGURES, contract.PLOT_DATA, contract.PROVENANCE]
 
 
 def run_both(project, stats=FAST_STATS):
+    """The stats, epochs, plots and report stages."""
     write_params(project, stats=stats, plots={"dpi": 60})
-    run_module(project, "stats", check=True)
-    run_module(project, "epochs", check=True)
-    return run_module(project, "plots", check=True)
+    for stage in ("stats", "epochs", "plots"):
+        run_module(project, stage, check=True)
+    return run_module(project, "report", check=True)
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +48,7 @@ def built(tmp_path_factory):
 def output_bytes(project):
     """Every output file of the stage, by path, as bytes."""
     files = {}
-    for output in OUTPUTS:
+    for output in OUTPUTS + [contract.REPORT]:
         path = project / output
         for file in sorted(path.rglob("*")) if path.is_dir() else [path]:
             if file.is_file():
@@ -61,23 +64,37 @@ def test_every_figure_is_a_png(built):
         assert data.startswith(PNG_SIGNATURE) and len(data) > 5000, name
 
 
-def test_report_links_its_figures_and_embeds_none(built):
+def embedded_images(html):
+    """{anchor or alt text: decoded bytes} of every <img> the page embeds as a data URI; fails on any other src."""
+    images = {}
+    for identity, source, alt in re.findall(r'<figure(?: id="([^"]+)")?><img src="([^"]+)" alt="([^"]*)"', html):
+        assert source.startswith("data:image/png;base64,"), source[:40]
+        images[identity or unescape(alt)] = base64.b64decode(source.split(",", 1)[1])
+    return images
+
+
+def test_report_embeds_every_figure_and_gallery_image_once(built):
     html = (built / contract.REPORT).read_text()
-    assert "data:image" not in html and "base64" not in html and len(html) < 60_000
-    sources = re.findall(r'<img src="([^"]+)"', html)
-    assert sorted(sources) == sorted(f"figures/{name}" for name in CAPTIONS)  # every figure once
-    for source in sources:  # relative to the report, as a browser resolves them
-        assert (built / contract.REPORT.parent / source).read_bytes().startswith(PNG_SIGNATURE)
+    images = embedded_images(html)
+    figures = {name: (built / contract.FIGURES / name).read_bytes() for name in CAPTIONS}
+    assert {key: value for key, value in images.items() if key.startswith("figure-")} == {
+        f"figure-{name}": png for name, png in figures.items()}  # every figure, once, as plots/figures has it
+    gallery = {key: value for key, value in images.items() if not key.startswith("figure-")}
+    assert gallery == {f"Heading of {name}. Caption of {name}.": (built / "plots/vis" / name).read_bytes()
+                       for name in ("happy_maps.png", "filters/conv1.png")}  # the images of every model
+    for png in list(figures.values()) + [(built / "plots/vis" / name).read_bytes() for name in
+                                         ("caricatures/clean.png", "caricatures/truck-automobile_swapped.png")]:
+        assert html.count(base64.b64encode(png).decode()) == 1  # the one-model images are in the pair view's data
     captions = re.findall(r"<figcaption>([^<]+)</figcaption>", html)
-    assert len(captions) == len(CAPTIONS) and not any(caption.endswith(".png") for caption in captions)
-    assert "src=\"http" not in html and "<script" not in html
+    assert len(captions) == len(CAPTIONS) + 2 and not any(caption.endswith(".png") for caption in captions)
+    assert not re.search(r"""(src|href)=["']?(https?:|//|figures/|vis/)""", html)  # nothing outside the file
 
 
 def test_report_contents_sections_and_tables(built):
     html = (built / contract.REPORT).read_text()
     headings = re.findall(r'<h2 id="([^"]+)">([^<]+)</h2>', html)
     toc = re.findall(r'<li><a href="#([^"]+)">([^<]+)</a></li>', html)
-    assert toc == headings and len(toc) == 13
+    assert toc == headings and len(toc) == 15
     assert [heading for _, heading in headings][:2] == ["Summary", "Power"] and headings[-1][1] == "Provenance"
     assert html.index("<h2>Contents</h2>") < html.index('<h2 id="summary">')
     assert "2 of 90 specific effects are significant" in html and "2 of 90 Welch tests are significant" in html
@@ -87,19 +104,14 @@ def test_report_contents_sections_and_tables(built):
     assert float(rows[2][2]) > 5 and float(rows[3][2]) < -5  # the Welch t of the same two effects
 
 
-def test_visualization_is_a_link_not_a_read(built):
-    html = (built / contract.REPORT).read_text()
-    section = html.split('<h2 id="what-the-networks-see">')[1].split("<h2")[0]
-    assert '<a href="vis/index.html">vis/index.html</a>' in section and "dvc repro visualize" in section
-    assert "<img" not in section and "filters/conv1" not in html and "saliency" not in html
-
-
-def test_outputs_are_byte_identical_and_independent_of_plots_vis(built, tmp_path):
-    """A second run, after plots/vis is gone, gives the same bytes: nothing reads the clock or plots/vis."""
+def test_outputs_are_byte_identical(built, tmp_path):
+    """A second run gives the same bytes: nothing reads the clock; the plots stage does not read plots/vis."""
     copy = tmp_path / "copy"
     shutil.copytree(built, copy)
     shutil.rmtree(copy / contract.VIS)
     run_module(copy, "plots", check=True)
+    shutil.copytree(built / contract.VIS, copy / contract.VIS)
+    run_module(copy, "report", check=True)
     first, second = output_bytes(built), output_bytes(copy)
     assert sorted(first) == sorted(second) and len(first) == len(CAPTIONS) + 5  # + 3 plot tables, report, record
     assert first == second
@@ -148,7 +160,7 @@ def test_effects_over_training_in_the_report(built):
     by_epoch = pd.read_csv(built / contract.EFFECTS_BY_EPOCH)
     counts = by_epoch[by_epoch.specific_p_fdr < 0.05].groupby("epoch").size().reindex([1, 3, 5], fill_value=0)
     assert f"epoch 1: {counts[1]}, epoch 3: {counts[3]}, epoch 5: {counts[5]}." in section
-    assert counts[1] < counts[3] and 'src="figures/effect_trajectories.png"' in section
+    assert counts[1] < counts[3] and 'id="figure-effect_trajectories.png"' in section
     from lesion.report.over_training import strongest
     assert HELPS in strongest(by_epoch, 0.05, 6)
 
@@ -166,7 +178,7 @@ def test_plot_data_values(built):
 def test_small_study_without_training_says_so(tmp_path):
     """Two disjoint pairs: no specific effect is identified (no empty heatmap, forest or effects over training), no
     curves, no run record."""
-    write_study(tmp_path, pairs=[("automobile", "truck"), ("cat", "dog")], training=False, vis=False)
+    write_study(tmp_path, pairs=[("automobile", "truck"), ("cat", "dog")], training=False)
     (tmp_path / contract.FIGURES).mkdir(parents=True)
     (tmp_path / contract.FIGURES / "training.png").write_bytes(PNG_SIGNATURE)  # stale, from an earlier run
     run_both(tmp_path)
@@ -175,7 +187,7 @@ def test_small_study_without_training_says_so(tmp_path):
     html = (tmp_path / contract.REPORT).read_text()
     assert "No training curves" in html and "The design identifies no specific effect" in html
     assert "No effect over training: no epoch was evaluated" in html
-    assert len(re.findall(r"<img ", html)) == len(CAPTIONS) - len(missing)
+    assert len(re.findall(r"<img ", html)) == len(CAPTIONS) - len(missing) + 2  # + the gallery's two
     assert unescape(html).count("No effect is significant: with this study's power (see Power) that means too few "
                                 "models, not no effect.") == 2
 
@@ -197,6 +209,7 @@ def test_provenance_of_a_git_checkout_with_a_train_record(built, tmp_path):
     (tmp_path / contract.WELCH).write_text((tmp_path / contract.WELCH).read_text())  # an output: not listed
     (tmp_path / contract.SUMMARY).write_text((tmp_path / contract.SUMMARY).read_text() + "\n")
     run_module(tmp_path, "plots", check=True)
+    run_module(tmp_path, "report", check=True)
     record = json.loads((tmp_path / contract.PROVENANCE).read_text())
     assert record["training"] == run
     assert record["code"] == {"commit": git(tmp_path, "rev-parse", "HEAD"),
@@ -214,7 +227,7 @@ def test_missing_stats_output_names_the_stage(tmp_path):
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [(
         "error: metrics/welch.csv is missing: run the earlier stages first (dvc repro stats)")]
-    assert not (tmp_path / contract.REPORT).exists()
+    assert not (tmp_path / contract.FIGURES).exists() and not (tmp_path / contract.PROVENANCE).exists()
 
 
 @pytest.fixture(scope="module")
@@ -222,7 +235,7 @@ def many(tmp_path_factory):
     """A CIFAR-100 study of 63 of its 4,950 pairs (a triangle, whose odd cycle identifies single effects, and 60
     drawn at random), 2 models a pair and 3 clean; learning aquarium_fish helps bear by 0.1 bits."""
     project = tmp_path_factory.mktemp("many")
-    write_study(project, trials=2, clean_trials=3, pairs=pairs_with_a_triangle(CIFAR100_CLASSES, 60), vis=False,
+    write_study(project, trials=2, clean_trials=3, pairs=pairs_with_a_triangle(CIFAR100_CLASSES, 60),
                 classes=CIFAR100_CLASSES, planted={("bear", "aquarium_fish"): 0.1}, dataset="cifar100")
     write_params(project, data={"dataset": "cifar100"})
     run_both(project, stats=dict(FAST_STATS, bootstrap=20, null_draws=100, permutations=20))

@@ -5,6 +5,7 @@ from run to run; no model to show is one error."""
 import json
 import re
 import shutil
+from html import unescape
 
 import numpy as np
 import pandas as pd
@@ -85,6 +86,10 @@ def test_stage_writes_every_image_and_an_index_in_reading_order(blob_study):
     assert len(captions) == len(READING_ORDER)
     assert all(len(caption) > 150 and ".png" not in caption for caption in captions)
     assert "never fire" in captions[2] and "dead" in captions[2]
+    entries = json.loads((vis / "index.json").read_text())  # the same entries for the report stage
+    assert [entry["path"] for entry in entries] == READING_ORDER
+    assert [unescape(caption) for caption in captions] == [entry["caption"] for entry in entries]
+    assert {None, "clean", f"{SWAPPED[0]}/{SWAPPED[1]} swapped"} <= {entry["model"] for entry in entries}
     assert not [p for p in (project / "plots").iterdir() if p.name.startswith(".")]
 
 
@@ -97,7 +102,7 @@ def test_two_runs_give_identical_bytes(blob_study):
     for _ in range(2):
         run_module(project, "visualize", check=True)
         runs.append(files(project / "plots/vis"))
-    assert sorted(runs[0]) == sorted(EXPECTED + ["index.html"])
+    assert sorted(runs[0]) == sorted(EXPECTED + ["index.html", "index.json"])
     assert [name for name in runs[0] if runs[0][name] != runs[1][name]] == []
 
 

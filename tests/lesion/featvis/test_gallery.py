@@ -49,8 +49,9 @@ def test_a_planted_dead_channel_is_measured_dead_and_live_channels_get_images(pl
     assert (images[live].std(axis=(1, 2)) > 0.01).all()  # ... with structure, not one flat colour
 
     entries = visualizer.caricatures(peaks, mean_peaks)
-    assert [path for path, _, _ in entries] == ["caricatures/clean.png", "caricatures/automobile-truck_swapped.png"]
-    for model, (_, _, caption) in enumerate(entries):  # the caption counts what was measured
+    assert [path for path, _, _, _ in entries] == ["caricatures/clean.png", "caricatures/automobile-truck_swapped.png"]
+    assert [model for *_, model in entries] == ["clean", "automobile/truck swapped"]
+    for model, (_, _, caption, _) in enumerate(entries):  # the caption counts what was measured
         assert f"conv1 {int((peaks['conv1'][model] <= 0).sum())} of 32" in caption and "never fire" in caption
 
 
@@ -137,7 +138,7 @@ def test_the_gallery_draws_grey_images_of_a_many_class_network(monkeypatch, tmp_
     assert shape == (20, 2, 28, 28, 1) and "class22" in rows and "class24" in rows and "class23" not in rows
     assert grids["confusion/clean.png"][0] == (20, 20, 28, 28, 1)
     assert grids["inversion.png"][0][2:] == (28, 28, 1)
-    captions = dict((path, caption) for path, _, caption in entries)
+    captions = dict((path, caption) for path, _, caption, _ in entries)
     assert "shows 20 of the 25 classes" in captions["confusion/clean.png"]
     filters = plt_image(tmp_path / "filters/conv1.png")
     assert np.allclose(filters[..., 0], filters[..., 1]) and np.allclose(filters[..., 1], filters[..., 2])  # grey

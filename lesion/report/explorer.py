@@ -1,0 +1,191 @@
+"""The data behind the report's interactive views, as one JSON document the page's script reads.
+
+The pair view shows, for the clean baseline and each swapped pair, its models' per-class accuracy and
+log-likelihood against the clean baseline, one model's confusion matrix (the model of visualize.trial, the one the
+visualize stage draws) whose cells list their most confident test images (data/eval/cells.npz), the pair's mean
+confusion counts minus the clean models' and the gallery images of that model. The effects view is every row of
+the statistics' tables. Test images are embedded once, as one sprite sheet; the JSON refers to them by position.
+"""
+
+import base64
+import io
+import json
+
+import numpy as np
+from PIL import Image
+
+from lesion.study import CLEAN
+
+SPRITE_COLUMNS = 64  # images per row of the sprite sheet
+DIGITS = 4  # significant digits of every number in the JSON: what a reader can see, and stable bytes
+
+# Each family of effects: its table, the columns of its estimate, interval, t, p and FDR-adjusted p, its figure.
+FAMILIES = {
+    "specific": ("lesion", ("specific_bits", "specific_lo", "specific_hi", "specific_t", "specific_p",
+                            "specific_p_fdr"), "bits", "specific_heatmap.png"),
+    "vs clean": ("lesion", ("effect_bits", "effect_lo", "effect_hi", "effect_t", "effect_p", "effect_p_fdr"), "bits",
+                 "forest.png"),
+    "contrast": ("lesion", ("contrast_bits", None, None, "contrast_t", "contrast_p", "contrast_p_fdr"), "bits",
+                 "t_heatmap.png"),
+    "Welch": ("welch", ("g", "g_lo", "g_hi", "t", "p", "p_fdr"), "Hedges' g", "t_heatmap.png"),
+    "clean baseline": ("vs_clean", ("g", "g_lo", "g_hi", "t", "p", "p_fdr"), "Hedges' g", "loglik.png"),
+}
+FAMILY_MEANINGS = {
+    "specific": "what losing the confused class costs the target beyond a typical lesion (additive lesion model)",
+    "vs clean": "the lesion's effect against a network that learned every class (lesion model)",
+    "contrast": "the lesion model's form of the paper's contrast",
+    "Welch": "the paper's Welch contrast: models that lost the confused class against those that lost another pair",
+    "clean baseline": "clean models against swap models whose pair lacks the target",
+}
+
+
+def rounded(value):
+    """A number with DIGITS significant digits; None for NaN (JSON has no NaN)."""
+    value = float(value)
+    return None if not np.isfinite(value) else float(f"{value:.{DIGITS}g}")
+
+
+def shown_models(study, trial):
+    """(condition, model id) of the clean baseline and every swapped pair, in the manifest's order of first
+    appearance: the condition's model of `trial` where it has one, else its first model."""
+    manifest, shown = study.manifest, {}
+    for condition in dict.fromkeys(study.conditions):
+        models = manifest[study.conditions == condition]
+        of_trial = models[models.trial == trial]
+        shown[condition] = int((of_trial if len(of_trial) else models).model_id.iloc[0])
+    return shown
+
+
+def class_summaries(study, condition):
+    """Per class, the mean, standard deviation and count of accuracy and loglik_bits over the condition's models."""
+    rows = study.conditions == condition
+    summary = {}
+    for column in ("accuracy", "loglik_bits"):
+        values = study.values(column)[rows]
+        sd = values.std(axis=0, ddof=1) if len(values) > 1 else np.full(values.shape[1], np.nan)
+        summary[column] = {"mean": [rounded(v) for v in values.mean(axis=0)], "sd": [rounded(v) for v in sd]}
+    summary["n"] = int(rows.sum())
+    return summary
+
+
+class Sprites:
+    """The test images the views show, each once, placed on a sprite sheet in the order first asked for."""
+
+    def __init__(self, x_test):
+        self.x_test, self.slots = x_test, {}
+
+    def slot(self, index):
+        return self.slots.setdefault(int(index), len(self.slots))
+
+    def sheet(self):
+        """The sprite sheet as a data URI (SPRITE_COLUMNS images a row), or None if empty: PNG or JPEG, whichever is
+        smaller (JPEG at quality 90 without chroma subsampling for photographs, a quarter of the PNG's size; PNG for
+        digits and other flat images), each image on whole 8-pixel JPEG blocks so none bleeds into the next."""
+        if not self.slots:
+            return None
+        images = self.x_test[list(self.slots)]
+        if images.shape[-1] == 1:
+            images = np.repeat(images, 3, axis=-1)
+        rows = -(-len(images) // SPRITE_COLUMNS)
+        padded = np.zeros((rows * SPRITE_COLUMNS,) + images.shape[1:], np.uint8)
+        padded[: len(images)] = images
+        height, width = images.shape[1:3]
+        sheet = padded.reshape(rows, SPRITE_COLUMNS, height, width, 3).swapaxes(1, 2).reshape(
+            rows * height, SPRITE_COLUMNS * width, 3)
+        encodings = [encoded(sheet, "PNG", optimize=True), encoded(sheet, "JPEG", quality=90, subsampling=0)]
+        return data_uri(*min(encodings, key=lambda encoding: len(encoding[0])))
+
+
+def encoded(pixels, image_format, **options):
+    """(bytes, MIME type) of an RGB array in `image_format`."""
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format=image_format, **options)
+    return buffer.getvalue(), f"image/{image_format.lower()}"
+
+
+def data_uri(image, mime="image/png"):
+    return f"data:{mime};base64," + base64.b64encode(image).decode("ascii")
+
+
+def confusion_cells(cells, model, sprites):
+    """One model's confusion matrix: counts [true][predicted] and each cell's top images as [sprite slot, test
+    image index, probability], most confident first."""
+    count, index, prob = (cells[name][model] for name in ("count", "top_index", "top_prob"))
+    top = [[[[sprites.slot(i), int(i), rounded(p)] for i, p in zip(index[t, q], prob[t, q]) if i >= 0]
+            for q in range(count.shape[1])] for t in range(count.shape[0])]
+    return {"count": count.tolist(), "top": top}
+
+
+def mean_counts(cells, rows):
+    """The mean confusion counts (true x predicted) over the models `rows` marks."""
+    return cells["count"][rows].mean(axis=0)
+
+
+def condition_views(study, cells, trial, sprites, pictures):
+    """Every condition's data: its label, pair, class summaries, shown model, its cells and the contrast of its
+    mean counts with the clean models' (None for the clean baseline, or without clean models)."""
+    clean = mean_counts(cells, study.clean) if study.clean.any() else None
+    views = []
+    for condition, model in shown_models(study, trial).items():
+        pair = None if condition == CLEAN else condition.split("/")
+        rows = study.conditions == condition
+        contrast = None
+        if pair is not None and clean is not None:
+            contrast = [[rounded(v) for v in row] for row in mean_counts(cells, rows) - clean]
+        views.append({"condition": condition, "pair": pair, "model": model,
+                      "trial": int(study.manifest.trial.iloc[model]), "classes": class_summaries(study, condition),
+                      "cells": confusion_cells(cells, model, sprites), "contrast": contrast,
+                      "pictures": pictures.get(condition, [])})
+    return views
+
+
+def effect_rows(tables, alpha):
+    """Every effect of the statistics as rows of one table: family, target, confused, estimate with its unit and
+    95% interval, t, p, FDR-adjusted p, whether significant at `alpha`, and the figure that shows it."""
+    rows = []
+    for family, (table, columns, unit, figure) in FAMILIES.items():
+        for record in tables[table].to_dict("records"):
+            estimate, lo, hi, t, p, p_fdr = (record[c] if c else np.nan for c in columns)
+            if not np.isfinite(estimate):  # an effect the design does not identify
+                continue
+            rows.append({"family": family, "target": record["target"],
+                         "confused": record.get("confused") or "", "estimate": rounded(estimate), "unit": unit,
+                         "lo": rounded(lo), "hi": rounded(hi), "t": rounded(t), "p": rounded(p),
+                         "p_fdr": rounded(p_fdr), "significant": bool(np.isfinite(p_fdr) and p_fdr < alpha),
+                         "figure": figure})
+    return rows
+
+
+def model_pictures(gallery, conditions):
+    """The gallery's images of one model (entries of plots/vis/index.json with their `png`), by the condition of
+    that model: "clean", or the pair of a label "a/b swapped" in either order."""
+    by_pair = {frozenset(condition.split("/")): condition for condition in conditions if condition != CLEAN}
+    pictures = {}
+    for entry in gallery:
+        label = entry["model"]
+        condition = CLEAN if label == CLEAN else by_pair.get(frozenset(label.removesuffix(" swapped").split("/")))
+        if condition is not None:
+            pictures.setdefault(condition, []).append({"heading": entry["heading"], "caption": entry["caption"],
+                                                       "picture": data_uri(entry["png"])})
+    return pictures
+
+
+def explorer_data(study, cells, x_test, trial, tables, alpha, gallery, figures):
+    """The JSON document of the interactive views and the sprite sheet's data URI. `tables`: the stats' tables by
+    FAMILIES' names; `gallery`: the visualize stage's entries of one model each; `figures`: the names of the
+    embedded figures (an effect links its figure only where it exists)."""
+    sprites = Sprites(x_test)
+    pictures = model_pictures(gallery, set(study.conditions))
+    views = condition_views(study, cells, trial, sprites, pictures)
+    effects = [dict(row, figure=row["figure"] if row["figure"] in figures else None)
+               for row in effect_rows(tables, alpha)]
+    height, width = x_test.shape[1:3]
+    document = {"classes": list(study.classes), "alpha": alpha, "views": views, "effects": effects,
+                "families": FAMILY_MEANINGS, "sprite": {"columns": SPRITE_COLUMNS, "width": width, "height": height,
+                                                        "count": len(sprites.slots)}}
+    return document, sprites.sheet()
+
+
+def script_json(document):
+    """The document as JSON safe inside a <script> element (no '</' can close it)."""
+    return json.dumps(document, separators=(",", ":"), sort_keys=True).replace("</", "<\\/")
