@@ -6,6 +6,7 @@
   var data = JSON.parse(document.getElementById("explorer-data").textContent);
   var classes = data.classes;
   var SHOWN_ROWS = 500; // effects table rows drawn at most (the count says how many match)
+  var DENSE = classes.length > 20; // a matrix of more classes: small cells without numbers (hover still shows them)
 
   function el(tag, attrs, children) {
     var node = document.createElement(tag);
@@ -93,7 +94,8 @@
     var rows = classes.map(function (name, t) {
       return el("tr", {}, [el("th", {text: name})].concat(classes.map(function (_, p) {
         var text = mode === "contrast" ? signed(view.contrast[t][p], 1) : String(view.cells.count[t][p]);
-        var td = el("td", {"data-t": t, "data-p": p, text: text});
+        var td = el("td", {"data-t": t, "data-p": p, text: DENSE ? "" : text, title: classes[t] + " as " +
+          classes[p] + ": " + text});
         td.style.background = cellColour(view, t, p);
         if (mode !== "contrast" && view.cells.count[t][p] / Math.max(1, rowTotal(view, t)) > 0.5) {
           td.style.color = "white";
@@ -101,7 +103,8 @@
         return td;
       })));
     });
-    var table = el("table", {"class": "matrix", id: "matrix"}, [el("thead", {}, [head]), el("tbody", {}, rows)]);
+    var table = el("table", {"class": DENSE ? "matrix dense" : "matrix", id: "matrix"},
+      [el("thead", {}, [head]), el("tbody", {}, rows)]);
     table.addEventListener("mouseover", function (event) {
       var td = event.target.closest("td[data-t]");
       if (td && pinned === null) showCell(view, +td.dataset.t, +td.dataset.p);
@@ -178,6 +181,7 @@
     select.appendChild(el("option", {value: i, text: view.condition === "clean" ? "clean (no swap)" :
       view.condition + " swapped"}));
   });
+  select.value = Math.max(0, views.indexOf(views.filter(function (v) { return v.pair; })[0])); // a lesion first
   select.addEventListener("change", renderPair);
   ["model", "contrast"].forEach(function (name) {
     document.getElementById("mode-" + name).addEventListener("change", function () {

@@ -31,6 +31,8 @@ table.matrix td { min-width: 2.8em; height: 2.2em; padding: 0 .15em; text-align:
 table.matrix td:hover, table.matrix td.pinned { outline: 3px solid #e0a000; outline-offset: -3px; }
 table.matrix th.column-name { height: 7em; vertical-align: bottom; padding: .2em; }
 table.matrix th.column-name span { writing-mode: vertical-rl; transform: rotate(180deg); white-space: nowrap; }
+table.matrix.dense td { min-width: 0; width: 8px; height: 8px; padding: 0; }
+table.matrix.dense th { font-size: 7px; font-weight: normal; padding: 0 .2em; line-height: 8px; }
 #cell-panel { flex: 1; min-width: 300px; min-height: 12em; }
 .thumbs { display: flex; flex-wrap: wrap; gap: .4em; margin: .3em 0 1em; }
 figure.top-image { margin: 0; text-align: center; }
