@@ -29,8 +29,9 @@
   }
 
   // A test image from the sprite sheet: slot = its place on the sheet, index = its index in the dataset's x_test.
-  function thumb(slot, index) {
+  function thumb(slot) {
     var sprite = data.sprite, column = slot % sprite.columns, row = Math.floor(slot / sprite.columns);
+    var index = sprite.indices[slot];
     var node = el("span", {"class": "thumb", "data-index": index, title: "test image " + index});
     node.style.backgroundPosition = (-2 * column * sprite.width) + "px " + (-2 * row * sprite.height) + "px";
     return node;
@@ -127,8 +128,8 @@
       view.trial + "): " + count + " test image" + (count === 1 ? "" : "s") +
       (top.length < count ? ", the " + top.length + " most confident" : "")});
     var images = top.map(function (entry) {
-      return el("figure", {"class": "top-image"}, [thumb(entry[0], entry[1]),
-        el("figcaption", {"class": "prob", text: entry[2].toFixed(3)})]);
+      return el("figure", {"class": "top-image"}, [thumb(entry[0]),
+        el("figcaption", {"class": "prob", text: entry[1].toFixed(3)})]);
     });
     return el("div", {"class": "cell-models"}, [heading, el("div", {"class": "thumbs"}, images.length ? images :
       [el("span", {"class": "caption", text: "no image"})])]);
@@ -195,7 +196,12 @@
   renderPair();
 
   // ---- the effects table ----
-  var effects = data.effects, sortKey = "p_fdr", ascending = true;
+  var effects = data.effects.rows.map(function (values) { // rows of values -> objects by field name
+    var row = {};
+    data.effects.fields.forEach(function (field, i) { row[field] = values[i]; });
+    return row;
+  });
+  var sortKey = "p_fdr", ascending = true;
   var COLUMNS = [["family", "family"], ["target", "target"], ["confused", "confused"], ["estimate", "estimate"],
     ["unit", "unit"], ["lo", "95% interval"], ["t", "t"], ["p", "p"], ["p_fdr", "p (FDR)"],
     ["significant", "significant"], ["figure", "figure"]];
@@ -230,7 +236,7 @@
     var body = document.querySelector("#effects-table tbody");
     body.textContent = "";
     shown.slice(0, SHOWN_ROWS).forEach(function (row) {
-      var link = row.figure ? el("a", {href: "#figure-" + row.figure, text: row.figure}) : null;
+      var link = row.figure ? el("a", {href: "#figure-" + row.figure, text: row.figure.replace(".png", "")}) : null;
       body.appendChild(el("tr", {"class": row.significant ? "significant" : ""}, [
         el("td", {text: row.family, title: data.families[row.family]}), el("td", {text: row.target}),
         el("td", {text: row.confused}), el("td", {"class": "number", text: number(row.estimate)}),

@@ -108,10 +108,10 @@ def data_uri(image, mime="image/png"):
 
 
 def confusion_cells(cells, model, sprites):
-    """One model's confusion matrix: counts [true][predicted] and each cell's top images as [sprite slot, test
-    image index, probability], most confident first."""
+    """One model's confusion matrix: counts [true][predicted] and each cell's top images as [sprite slot,
+    probability], most confident first (the sprite's `indices` give each slot's test image)."""
     count, index, prob = (cells[name][model] for name in ("count", "top_index", "top_prob"))
-    top = [[[[sprites.slot(i), int(i), rounded(p)] for i, p in zip(index[t, q], prob[t, q]) if i >= 0]
+    top = [[[[sprites.slot(i), rounded(p)] for i, p in zip(index[t, q], prob[t, q]) if i >= 0]
             for q in range(count.shape[1])] for t in range(count.shape[0])]
     return {"count": count.tolist(), "top": top}
 
@@ -131,7 +131,7 @@ def condition_views(study, cells, trial, sprites, pictures):
         rows = study.conditions == condition
         contrast = None
         if pair is not None and clean is not None:
-            contrast = [[rounded(v) for v in row] for row in mean_counts(cells, rows) - clean]
+            contrast = np.round(mean_counts(cells, rows) - clean, 2).tolist()  # counts: hundredths suffice
         views.append({"condition": condition, "pair": pair, "model": model,
                       "trial": int(study.manifest.trial.iloc[model]), "classes": class_summaries(study, condition),
                       "cells": confusion_cells(cells, model, sprites), "contrast": contrast,
@@ -139,9 +139,13 @@ def condition_views(study, cells, trial, sprites, pictures):
     return views
 
 
+EFFECT_FIELDS = ["family", "target", "confused", "estimate", "unit", "lo", "hi", "t", "p", "p_fdr", "significant",
+                 "figure"]
+
+
 def effect_rows(tables, alpha):
-    """Every effect of the statistics as rows of one table: family, target, confused, estimate with its unit and
-    95% interval, t, p, FDR-adjusted p, whether significant at `alpha`, and the figure that shows it."""
+    """Every effect of the statistics as rows of one table (EFFECT_FIELDS): family, target, confused, estimate with
+    its unit and 95% interval, t, p, FDR-adjusted p, whether significant at `alpha`, and the figure that shows it."""
     rows = []
     for family, (table, columns, unit, figure) in FAMILIES.items():
         for record in tables[table].to_dict("records"):
@@ -177,12 +181,13 @@ def explorer_data(study, cells, x_test, trial, tables, alpha, gallery, figures):
     sprites = Sprites(x_test)
     pictures = model_pictures(gallery, set(study.conditions))
     views = condition_views(study, cells, trial, sprites, pictures)
-    effects = [dict(row, figure=row["figure"] if row["figure"] in figures else None)
-               for row in effect_rows(tables, alpha)]
+    effects = [[row[field] if field != "figure" or row[field] in figures else None for field in EFFECT_FIELDS]
+               for row in effect_rows(tables, alpha)]  # rows of values, the field names once
     height, width = x_test.shape[1:3]
-    document = {"classes": list(study.classes), "alpha": alpha, "views": views, "effects": effects,
-                "families": FAMILY_MEANINGS, "sprite": {"columns": SPRITE_COLUMNS, "width": width, "height": height,
-                                                        "count": len(sprites.slots)}}
+    document = {"classes": list(study.classes), "alpha": alpha, "views": views,
+                "effects": {"fields": EFFECT_FIELDS, "rows": effects}, "families": FAMILY_MEANINGS,
+                "sprite": {"columns": SPRITE_COLUMNS, "width": width, "height": height, "count": len(sprites.slots),
+                           "indices": list(sprites.slots)}}
     return document, sprites.sheet()
 
 

@@ -31,9 +31,10 @@ table.matrix td { min-width: 2.8em; height: 2.2em; padding: 0 .15em; text-align:
 table.matrix td:hover, table.matrix td.pinned { outline: 3px solid #e0a000; outline-offset: -3px; }
 table.matrix th.column-name { height: 7em; vertical-align: bottom; padding: .2em; }
 table.matrix th.column-name span { writing-mode: vertical-rl; transform: rotate(180deg); white-space: nowrap; }
-table.matrix.dense td { min-width: 0; width: 8px; height: 8px; padding: 0; }
-table.matrix.dense th { font-size: 7px; font-weight: normal; padding: 0 .2em; line-height: 8px; }
-#cell-panel { flex: 1; min-width: 300px; min-height: 12em; }
+table.matrix.dense td { min-width: 0; width: 5px; height: 6px; padding: 0; }
+table.matrix.dense th { font-size: 6px; font-weight: normal; padding: 0 .2em; line-height: 6px; }
+table.matrix.dense th.column-name { height: 9em; padding: 0; }
+#cell-panel { flex: 1; min-width: 300px; min-height: 12em; position: sticky; top: .5em; }
 .thumbs { display: flex; flex-wrap: wrap; gap: .4em; margin: .3em 0 1em; }
 figure.top-image { margin: 0; text-align: center; }
 figure.top-image figcaption { margin: 0; font-variant-numeric: tabular-nums; }
@@ -45,7 +46,8 @@ td.diff { white-space: nowrap; }
 .bar { display: inline-block; height: .7em; margin-right: .4em; vertical-align: middle; }
 .bar.worse { background: #c44; } .bar.better { background: #4a4; }
 #effects-table th { cursor: pointer; user-select: none; }
-#effects-table td { white-space: nowrap; }
+#effects-table { font-size: .85em; }
+#effects-table td, #effects-table th { white-space: nowrap; padding: .2em .45em; }
 .scroll { overflow-x: auto; }
 #effects-table tr.significant td { background: #eef8ee; }
 """
