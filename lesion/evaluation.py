@@ -56,6 +56,9 @@ class PackEvaluator:
         self.slots, self.n_classes = autodiff.copy_slots(copies), network.n_classes
         self.forward = PackedForward(network, self.slots, kernels, dtype="float32")
         self.predictions = autodiff.compile(self._predictions, copy_axes=(True, False), out_copy_axes=(True, True))
+        # predict's own trace: TensorFlow, traced at a second shape, would generalize the shapes the packed forward
+        # pass reads, so evaluate's padded batches and predict's never share one.
+        self.probabilities = autodiff.compile(self._probabilities, copy_axes=(True, False), out_copy_axes=True)
         self.sums = autodiff.compile(self._sums, copy_axes=(True, False, False), out_copy_axes=(True, True, True))
         self.cells = autodiff.compile(self._cells, copy_axes=(True, True, False, True, True),
                                       out_copy_axes=(True, True))
@@ -70,6 +73,9 @@ class PackEvaluator:
         chosen = ops.one_hot(ops.argmax(probs, axis=-1), self.n_classes) > 0
         others = ops.logsumexp(ops.where(chosen, -np.inf, logits), axis=-1)
         return probs, ops.sum(ops.where(chosen, logits, 0.0), axis=-1) - others
+
+    def _probabilities(self, weights, images):
+        return self._predictions(weights, images)[0]
 
     def _sums(self, probs, onehot, valid):
         """For one batch: sum of per-class log-likelihoods (K, C), confusion counts (K, true, predicted) and
@@ -103,12 +109,8 @@ class PackEvaluator:
         return autodiff.place(autodiff.pad_copies(weights, self.slots), True)
 
     def predict(self, weights, x_test):
-        """Class probabilities (K, N, C) of stacked `weights` on every test image, as numpy. Batches are padded
-        to one size and traced apart from `evaluate`'s: TensorFlow, traced at a second shape, would generalize the
-        shapes the packed forward pass reads."""
-        if not hasattr(self, "probabilities"):
-            self.probabilities = autodiff.compile(lambda w, x: self._predictions(w, x)[0], copy_axes=(True, False),
-                                                  out_copy_axes=True)
+        """Class probabilities (K, N, C) of stacked `weights` on every test image, as numpy (batches padded to one
+        size)."""
         copies, size = len(weights[0]), max(1, min(1000, IMAGES_PER_STEP // self.slots))
         weights = self.place(weights)
         padded = np.concatenate([x_test, np.zeros((-len(x_test) % size,) + x_test.shape[1:], x_test.dtype)])
