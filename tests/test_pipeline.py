@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from lesion.backend import cpu_name
+from tests.browser import Browser
 from tests.conftest import copy_repo, stage_env, write_params
 
 SMALL = {"pairs": [["cat", "dog"], ["automobile", "truck"]], "trials": 2, "clean_trials": 2}
@@ -40,12 +41,28 @@ def dvc_project(tmp_path, served):
     return tmp_path
 
 
+def the_report_shows_the_evaluated_cells(project, tmp_path_factory):
+    """The trained study's report in headless Chromium: a swapped pair's fullest cell lists the evaluate stage's
+    most confident images of that cell, with their probabilities, and no JavaScript error occurs."""
+    manifest = pd.read_csv(project / "data/labels/manifest.csv")
+    model = int(manifest.model_id[(manifest.class_a == "automobile") & (manifest.trial == 0)].iloc[0])
+    with np.load(project / "data/eval/cells.npz") as cells:
+        count, index, prob = cells["count"][model], cells["top_index"][model], cells["top_prob"][model]
+    t, p = np.unravel_index(count.argmax(), count.shape)
+    with Browser(project / "plots/report.html", tmp_path_factory.mktemp("screenshots")) as browser:
+        browser.choose("pair-select", "automobile/truck swapped")
+        panel = browser.hover(f'#matrix td[data-t="{t}"][data-p="{p}"]')
+        assert panel["indices"] == [i for i in index[t, p] if i >= 0] and len(panel["indices"]) == min(8, count[t, p])
+        np.testing.assert_allclose(panel["probs"], prob[t, p, : len(panel["indices"])], atol=6e-4)
+        assert browser.errors() == []
+
+
 def ran(output):
     return {line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage")}
 
 
 @pytest.mark.slow
-def test_repro_then_nothing_then_only_corrupt_and_downstream(dvc_project):
+def test_repro_then_nothing_then_only_corrupt_and_downstream(dvc_project, tmp_path_factory):
     first = sh(dvc_project, "dvc", "repro")
     assert ran(first) == STAGES
     for output in ["data/eval/per_class.csv", "metrics/summary.json", "metrics/welch.csv", "plots/report.html",
@@ -58,6 +75,7 @@ def test_repro_then_nothing_then_only_corrupt_and_downstream(dvc_project):
     report = (dvc_project / "plots/report.html").read_text()
     assert '<figure id="figure-t_heatmap.png"><img src="data:image/png;base64,' in report  # embedded
     assert 'id="explorer-data"' in report and '"count":' in report
+    the_report_shows_the_evaluated_cells(dvc_project, tmp_path_factory)
     assert (dvc_project / "metrics/provenance.json").stat().st_size > 0
     manifest = pd.read_csv(dvc_project / "data/labels/manifest.csv", keep_default_na=False)
     assert len(manifest) == 2 + 2 * 2
