@@ -126,7 +126,8 @@
     var top = view.cells.top[t][p], count = view.cells.count[t][p];
     var heading = el("div", {"class": "cell-heading", text: label + " (model " + view.model + ", trial " +
       view.trial + "): " + count + " test image" + (count === 1 ? "" : "s") +
-      (top.length < count ? ", the " + top.length + " most confident" : "")});
+      (top.length === 0 && count > 0 ? " (none kept: evaluate.top_images is 0)" :
+        top.length < count ? ", the " + top.length + " most confident" : "")});
     var images = top.map(function (entry) {
       return el("figure", {"class": "top-image"}, [thumb(entry[0]),
         el("figcaption", {"class": "prob", text: entry[1].toFixed(3)})]);
