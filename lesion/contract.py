@@ -205,10 +205,15 @@ def write_labels(manifest, labels):
     save_npz(LABELS, **labels.arrays())
 
 
+# Columns that hold class names, read as text: MNIST's classes are the digits "0".."9", which pandas would read as
+# numbers in one table and as text in another (a manifest with empty cells), so no lesion would match its class.
+NAME_COLUMNS = {name: str for name in ("class", "class_a", "class_b", "target", "confused")}
+
+
 def read_manifest():
     """The manifest, clean rows' empty class names kept as "" (not NaN)."""
     require(MANIFEST)
-    manifest = pd.read_csv(MANIFEST, keep_default_na=False)
+    manifest = pd.read_csv(MANIFEST, keep_default_na=False, dtype=NAME_COLUMNS)
     require_columns(MANIFEST, manifest, MANIFEST_COLUMNS)
     if list(manifest.model_id) != list(range(len(manifest))):
         raise InputError(f"{MANIFEST} model_id must be 0..n-1 in order: rerun dvc repro corrupt")
@@ -441,7 +446,7 @@ def read_cells(n_models, n_classes):
 def read_class_table(path, columns):
     """per_class.csv or per_class_epochs.csv, every loglik_bits and accuracy a finite number."""
     require(path)
-    table = pd.read_csv(path)
+    table = pd.read_csv(path, dtype=NAME_COLUMNS)
     require_columns(path, table, columns)
     for column in ("loglik_bits", "accuracy"):
         values = pd.to_numeric(table[column], errors="coerce")
@@ -536,7 +541,7 @@ def read_effect_table(path):
     """A stats table (welch.csv, lesion_effects.csv, ...); empty cells (untestable effects) read as NaN, never a
     class name."""
     require(path)
-    return pd.read_csv(path, keep_default_na=False, na_values=[""])
+    return pd.read_csv(path, keep_default_na=False, na_values=[""], dtype=NAME_COLUMNS)
 
 
 def write_curves(manifest, history):

@@ -5,8 +5,9 @@ Per model and class c, `loglik_bits` is the study's binary log-likelihood: the m
 log2 p(c|x) for images of class c and log2(1 - p(c|x)) for the others, probabilities clipped to
 [EPSILON, 1 - EPSILON]; `accuracy` is the share of class-c images predicted c; `mean_prob[i, j]` the mean
 probability of class i over test images of class j. A confusion cell (t, p) holds the test images of true class t
-predicted p: `count[t, p]` of them, and the `top` most confident (highest probability of p, ties to the lower
-image index) in `top_index[t, p]` (test image indices, -1 past the cell's count) with their `top_prob`.
+predicted p: `count[t, p]` of them, and the `top` most confident (highest probability of p; exact ties to the
+lower image index on TensorFlow and JAX) in `top_index[t, p]` (test image indices, -1 past the cell's count) with
+their `top_prob` (0 past the count).
 """
 
 from dataclasses import dataclass
@@ -139,7 +140,7 @@ class PackEvaluator:
                 if top:
                     best = self.cells(probs, scores, shared(index), *best)
             if top:
-                top_prob[:, true_class] = ops.convert_to_numpy(ops.sigmoid(best[0]))  # 0 where none
+                top_prob[:, true_class] = ops.convert_to_numpy(ops.where(best[1] >= 0, ops.sigmoid(best[0]), 0.0))
                 top_index[:, true_class] = ops.convert_to_numpy(best[1])
         if totals is None:  # no test image
             totals = [np.zeros((self.slots,) + shape, np.float32) for shape in

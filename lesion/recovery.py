@@ -141,7 +141,7 @@ def read_run(root, name, rev, state, entry):
     if missing:
         raise InputError(f"its {contract.EVAL_METRICS} lacks {missing}")
     effects = pd.read_csv(StringIO(read_at(root, contract.LESION_EFFECTS, rev)), keep_default_na=False,
-                          na_values=[""])
+                          na_values=[""], dtype=contract.NAME_COLUMNS)
     missing = [column for column in ["target", "confused", *EFFECT_FIELDS] if column not in effects.columns]
     if missing:
         raise InputError(f"its {contract.LESION_EFFECTS} lacks columns {missing}")

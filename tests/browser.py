@@ -68,7 +68,8 @@ class Browser:
         return self.driver.execute_script(
             "var p = document.getElementById('cell-panel');"
             "return {text: p.textContent, cell: p.dataset.cell || null,"
-            " indices: Array.prototype.map.call(p.querySelectorAll('.thumb'), function (t) { return +t.dataset.index; }),"
+            " indices: Array.prototype.map.call(p.querySelectorAll('.thumb'),"
+            "  function (t) { return +t.dataset.index; }),"
             " probs: Array.prototype.map.call(p.querySelectorAll('.prob'), function (t) { return +t.textContent; })};")
 
     def hover(self, selector):
@@ -86,12 +87,16 @@ class Browser:
         return self.panel()
 
     def thumb_pixels(self, number):
-        """The `number`-th image of the cell panel as drawn (64 x 64 inside its border), read back at 32 x 32."""
+        """The `number`-th image of the cell panel as drawn (2 x 2 screen pixels a pixel, inside a 1-pixel border),
+        read back at the test images' size: (height, width, 3)."""
         element = self.driver.find_elements("css selector", "#cell-panel .thumb")[number]
         self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
+        height, width = self.driver.execute_script(
+            "var s = JSON.parse(document.getElementById('explorer-data').textContent).sprite;"
+            "return [s.height, s.width];")
         shot = np.asarray(Image.open(io.BytesIO(element.screenshot_as_png)).convert("RGB")).astype(float)
-        inner = shot[1:65, 1:65]
-        return inner.reshape(32, 2, 32, 2, 3).mean(axis=(1, 3))
+        assert shot.shape[:2] == (2 * height + 2, 2 * width + 2), shot.shape
+        return shot[1:-1, 1:-1].reshape(height, 2, width, 2, 3).mean(axis=(1, 3))
 
     def model_of(self, condition):
         return self.driver.execute_script(

@@ -33,7 +33,7 @@
     var sprite = data.sprite, column = slot % sprite.columns, row = Math.floor(slot / sprite.columns);
     var index = sprite.indices[slot];
     var node = el("span", {"class": "thumb", "data-index": index, title: "test image " + index});
-    node.style.backgroundPosition = (-2 * column * sprite.width) + "px " + (-2 * row * sprite.height) + "px";
+    node.style.backgroundPosition = (-2 * column * sprite.pitch[1]) + "px " + (-2 * row * sprite.pitch[0]) + "px";
     return node;
   }
 
@@ -188,10 +188,18 @@
   ["model", "contrast"].forEach(function (name) {
     document.getElementById("mode-" + name).addEventListener("change", function () {
       mode = name;
-      var view = current;
       document.getElementById("pair-matrix").textContent = "";
-      document.getElementById("pair-matrix").appendChild(matrix(view));
-      pinned = null;
+      document.getElementById("pair-matrix").appendChild(matrix(current));
+      var panel = document.getElementById("cell-panel");
+      if (pinned !== null) { // the kept cell stays kept, shown as this mode shows it
+        var kept = pinned.split(",");
+        document.querySelector('#matrix td[data-t="' + kept[0] + '"][data-p="' + kept[1] + '"]')
+          .classList.add("pinned");
+        showCell(current, +kept[0], +kept[1]);
+      } else if (panel.dataset.cell) { // the cell last hovered, redrawn
+        var shown = panel.dataset.cell.split(",");
+        showCell(current, +shown[0], +shown[1]);
+      }
     });
   });
   renderPair();

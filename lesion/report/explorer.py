@@ -73,6 +73,8 @@ class Sprites:
 
     def __init__(self, x_test):
         self.x_test, self.slots = x_test, {}
+        # Each image's tile: its height and width up to whole 8-pixel JPEG blocks, so no block holds two images.
+        self.pitch = [-(-size // 8) * 8 for size in x_test.shape[1:3]]
 
     def slot(self, index):
         return self.slots.setdefault(int(index), len(self.slots))
@@ -80,18 +82,18 @@ class Sprites:
     def sheet(self):
         """The sprite sheet as a data URI (SPRITE_COLUMNS images a row), or None if empty: PNG or JPEG, whichever is
         smaller (JPEG at quality 90 without chroma subsampling for photographs, a quarter of the PNG's size; PNG for
-        digits and other flat images), each image on whole 8-pixel JPEG blocks so none bleeds into the next."""
+        digits and other flat images), each image at the top left of its `pitch` tile."""
         if not self.slots:
             return None
         images = self.x_test[list(self.slots)]
         if images.shape[-1] == 1:
             images = np.repeat(images, 3, axis=-1)
         rows = -(-len(images) // SPRITE_COLUMNS)
-        padded = np.zeros((rows * SPRITE_COLUMNS,) + images.shape[1:], np.uint8)
-        padded[: len(images)] = images
-        height, width = images.shape[1:3]
-        sheet = padded.reshape(rows, SPRITE_COLUMNS, height, width, 3).swapaxes(1, 2).reshape(
-            rows * height, SPRITE_COLUMNS * width, 3)
+        (height, width), (pitch_y, pitch_x) = images.shape[1:3], self.pitch
+        tiles = np.zeros((rows * SPRITE_COLUMNS, pitch_y, pitch_x, 3), np.uint8)
+        tiles[: len(images), :height, :width] = images
+        sheet = tiles.reshape(rows, SPRITE_COLUMNS, pitch_y, pitch_x, 3).swapaxes(1, 2).reshape(
+            rows * pitch_y, SPRITE_COLUMNS * pitch_x, 3)
         encodings = [encoded(sheet, "PNG", optimize=True), encoded(sheet, "JPEG", quality=90, subsampling=0)]
         return data_uri(*min(encodings, key=lambda encoding: len(encoding[0])))
 
@@ -186,8 +188,8 @@ def explorer_data(study, cells, x_test, trial, tables, alpha, gallery, figures):
     height, width = x_test.shape[1:3]
     document = {"classes": list(study.classes), "alpha": alpha, "views": views,
                 "effects": {"fields": EFFECT_FIELDS, "rows": effects}, "families": FAMILY_MEANINGS,
-                "sprite": {"columns": SPRITE_COLUMNS, "width": width, "height": height, "count": len(sprites.slots),
-                           "indices": list(sprites.slots)}}
+                "sprite": {"columns": SPRITE_COLUMNS, "width": width, "height": height, "pitch": sprites.pitch,
+                           "count": len(sprites.slots), "indices": list(sprites.slots)}}
     return document, sprites.sheet()
 
 

@@ -38,7 +38,7 @@ table.matrix.dense th.column-name { height: 9em; padding: 0; }
 .thumbs { display: flex; flex-wrap: wrap; gap: .4em; margin: .3em 0 1em; }
 figure.top-image { margin: 0; text-align: center; }
 figure.top-image figcaption { margin: 0; font-variant-numeric: tabular-nums; }
-.thumb { display: inline-block; width: 64px; height: 64px; image-rendering: pixelated; border: 1px solid #ccd; }
+.thumb { display: inline-block; image-rendering: pixelated; border: 1px solid #ccd; }
 .cell-heading { font-weight: 600; }
 .caption { color: #555; font-size: .92em; }
 tr.swapped td { background: #fff4d6; }

@@ -191,8 +191,10 @@ def effects_section(alpha):
 def explorer_script(document, sheet, sprite):
     """The page's data (JSON), the sprite sheet (CSS, embedded once) and explorer.js."""
     rows = -(-sprite["count"] // sprite["columns"]) if sprite["count"] else 0
-    style = (f".thumb {{ background-image: url({sheet}); background-size: {2 * sprite['columns'] * sprite['width']}px "
-             f"{2 * rows * sprite['height']}px; }}" if sheet else "")
+    (pitch_y, pitch_x), scale = sprite["pitch"], 2  # each test image drawn 2 x 2 screen pixels a pixel
+    style = (f".thumb {{ background-image: url({sheet}); background-size: {scale * sprite['columns'] * pitch_x}px "
+             f"{scale * rows * pitch_y}px; width: {scale * sprite['width']}px; height: {scale * sprite['height']}px; "
+             "background-repeat: no-repeat; }" if sheet else "")
     script = (f'<script type="application/json" id="explorer-data">{script_json(document)}</script>\n'
               f"<script>\n{SCRIPT.read_text()}</script>\n")
     return style, script

@@ -44,6 +44,27 @@ def test_manifest_round_trip_keeps_empty_class_names(inside):
         contract.read_manifest()
 
 
+def test_digit_class_names_read_as_the_same_text_in_every_table(inside):
+    """MNIST's classes are "0".."9": pandas alone reads them as numbers in per_class.csv and the stats tables but as
+    text in the manifest (whose clean rows are empty), and no lesion would match its class."""
+    digits = [str(d) for d in range(10)]
+    manifest = make_manifest(trials=1, clean_trials=1, pairs=[("0", "1")], classes=digits)
+    contract.write_labels(manifest, contract.LabelSets.from_rows(np.zeros((2, 3), np.uint8), np.zeros(3, np.uint8)))
+    per_class = pd.DataFrame({"model_id": np.repeat([0, 1], 10), "class": digits * 2, "loglik_bits": -0.5,
+                              "accuracy": 0.5})
+    contract.write_evaluation(per_class, np.zeros((2, 10, 10), np.float32),
+                              {name: np.zeros((2, 10, 10, 1)) for name in contract.CELL_ARRAYS},
+                              per_class.assign(epoch=1))
+    contract.WELCH.parent.mkdir()
+    pd.DataFrame({"target": ["0", "1"], "confused": ["1", "0"], "t": [1.0, 2.0]}).to_csv(contract.WELCH, index=False)
+    manifest_read, per_class_read = contract.read_manifest(), contract.read_per_class()
+    assert manifest_read.class_a.tolist() == ["", "0"] and per_class_read["class"].tolist()[:3] == ["0", "1", "2"]
+    assert contract.read_per_class_epochs()["class"].tolist()[:2] == ["0", "1"]
+    welch = contract.read_effect_table(contract.WELCH)
+    assert welch.target.tolist() == ["0", "1"] and welch.confused.tolist() == ["1", "0"]
+    assert contract.class_order(per_class_read) == digits
+
+
 def write_two_packs():
     for index, ids in enumerate([np.array([0, 2]), np.array([1, 3])]):
         weights = [np.stack([np.full((2, 3), m, np.float32) for m in ids]), ids.astype(np.float32)]

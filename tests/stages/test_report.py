@@ -18,7 +18,7 @@ from PIL import Image
 from lesion import contract
 from lesion.study import CLEAN
 from tests.browser import Browser
-from tests.conftest import run_module
+from tests.conftest import run_module, write_params
 from tests.fixtures.study import write_study
 from tests.stages.test_plots import FAST_STATS, run_both
 
@@ -43,7 +43,7 @@ def page_data(project):
 
 
 def study_inputs(project):
-    manifest = pd.read_csv(project / contract.MANIFEST)
+    manifest = pd.read_csv(project / contract.MANIFEST, keep_default_na=False, dtype=contract.NAME_COLUMNS)
     conditions = np.where(manifest.kind == "clean", CLEAN, manifest.class_a + "/" + manifest.class_b)
     with np.load(project / contract.CELLS) as cells:
         arrays = {name: cells[name] for name in cells.files}
@@ -170,6 +170,13 @@ def test_a_clicked_cell_stays_and_the_contrast_shows_both_models(built, browser)
     first = browser.click('#matrix td[data-t="0"][data-p="1"]')
     assert browser.hover('#matrix td[data-t="2"][data-p="3"]')["cell"] == first["cell"] == "0,1"  # pinned
     browser.click("#mode-contrast")
+    kept = browser.panel()  # the kept cell, now shown as the contrast shows it: both models
+    assert kept["cell"] == "0,1" and "clean (model" in kept["text"] and "minus the clean" in kept["text"]
+    assert len(browser.driver.find_elements("css selector", "#matrix td.pinned")) == 1
+    browser.click("#mode-model")
+    assert "clean (model" not in browser.panel()["text"] and browser.panel()["cell"] == "0,1"
+    browser.click("#mode-contrast")
+    browser.click('#matrix td[data-t="0"][data-p="1"]')  # unpin
     panel = browser.click('#matrix td[data-t="1"][data-p="9"]')
     clean = int(manifest.model_id[(conditions == CLEAN) & (manifest.trial == 0)].iloc[0])
     assert f"clean (model {clean}, trial 0)" in panel["text"] and f"{SWAPPED} (model" in panel["text"]
@@ -199,3 +206,26 @@ def test_the_effects_table_sorts_and_filters(built, browser):
 
 def test_no_javascript_error(browser):
     assert browser.errors() == []
+
+
+def test_grey_28_pixel_images_are_drawn_whole(tmp_path):
+    """An MNIST-shaped study: each thumbnail is its own 28 x 28 image (on a 32-pixel tile), nothing of the next."""
+    write_study(tmp_path, trials=2, clean_trials=2, pairs=[("0", "1"), ("1", "2"), ("0", "2")], dataset="mnist",
+                classes=[str(digit) for digit in range(10)], planted={("0", "1"): 0.1}, test_images=200,
+                image_shape=(28, 28, 1))
+    write_params(tmp_path, data={"dataset": "mnist"})
+    run_both(tmp_path, stats=dict(FAST_STATS, bootstrap=20, null_draws=100, permutations=20))
+    _, conditions, cells = study_inputs(tmp_path)
+    x_test = np.load(tmp_path / "data/mnist.npz")["x_test"][..., 0].astype(float)
+    with Browser(tmp_path / contract.REPORT, tmp_path / "screenshots") as browser:
+        browser.choose("pair-select", "clean (no swap)")
+        count = cells["count"][int(np.flatnonzero(conditions == CLEAN)[0])]
+        t, p = np.unravel_index(count.argmax(), count.shape)
+        browser.hover(f'#matrix td[data-t="{t}"][data-p="{p}"]')
+        panel = browser.click(f'#matrix td[data-t="{t}"][data-p="{p}"]')
+        assert len(panel["indices"]) == 3
+        for number, index in enumerate(panel["indices"]):
+            pixels = browser.thumb_pixels(number).mean(axis=-1)
+            errors = np.abs(x_test - pixels).mean(axis=(1, 2))
+            assert errors.argmin() == index and errors[index] < 16
+        assert browser.errors() == []

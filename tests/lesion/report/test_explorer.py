@@ -49,7 +49,8 @@ def test_photographs_go_to_jpeg_and_flat_images_to_lossless_png():
     flat = Sprites(digits)
     flat.slot(2)
     mime, sheet = decoded(flat.sheet())
-    assert mime == "image/png" and (sheet[:, :28] == digits[2].repeat(3, axis=-1)).all()
+    assert mime == "image/png" and sheet.shape == (32, 64 * 32, 3)  # 28-pixel images on 32-pixel tiles
+    assert (sheet[:28, :28] == digits[2].repeat(3, axis=-1)).all() and not sheet[28:].any() and not sheet[:, 28:].any()
     assert Sprites(digits).sheet() is None
 
 
