@@ -55,43 +55,44 @@ class PackEvaluator:
 
     def __init__(self, network, copies, kernels="xla"):
         self.slots, self.n_classes = autodiff.copy_slots(copies), network.n_classes
+        self.step = max(1, min(1000, IMAGES_PER_STEP // self.slots))  # test images per compiled call, at most
         self.forward = PackedForward(network, self.slots, kernels, dtype="float32")
-        self.predictions = autodiff.compile(self._predictions, copy_axes=(True, False), out_copy_axes=(True, True))
+        self.predictions = autodiff.compile(self._predictions, copy_axes=(True, False),
+                                            out_copy_axes=(True, True, True))
         # predict's own trace: TensorFlow, traced at a second shape, would generalize the shapes the packed forward
         # pass reads, so evaluate's padded batches and predict's never share one.
         self.probabilities = autodiff.compile(self._probabilities, copy_axes=(True, False), out_copy_axes=True)
-        self.sums = autodiff.compile(self._sums, copy_axes=(True, False, False), out_copy_axes=(True, True, True))
+        self.sums = autodiff.compile(self._sums, copy_axes=(True, True, False, False), out_copy_axes=(True, True, True))
         self.cells = autodiff.compile(self._cells, copy_axes=(True, True, False, True, True),
                                       out_copy_axes=(True, True))
 
     def _predictions(self, weights, images):
-        """Clipped class probabilities (K, N, C) of every copy on the same uint8 images (N, H, W, channels), and the
-        log-odds (K, N) of each image's predicted class: its order is the probability's, without float32's
-        saturation at 1."""
+        """Of every copy on the same uint8 images (N, H, W, channels): clipped class probabilities (K, N, C), the
+        predicted class as a one-hot (K, N, C), and the log-odds (K, N) of the predicted class, whose order is the
+        probability's without float32's saturation at 1."""
         batch = self.forward.batch(self.forward.prepare(images), copies=weights[0].shape[0])
         logits = ops.cast(self.forward.logits(weights, batch), "float32")
         probs = ops.clip(ops.softmax(logits, axis=-1), EPSILON, 1 - EPSILON)
-        chosen = ops.one_hot(ops.argmax(probs, axis=-1), self.n_classes) > 0
+        predicted = ops.one_hot(ops.argmax(probs, axis=-1), self.n_classes)
+        chosen = predicted > 0
         others = ops.logsumexp(ops.where(chosen, -np.inf, logits), axis=-1)
-        return probs, ops.sum(ops.where(chosen, logits, 0.0), axis=-1) - others
+        return probs, predicted, ops.sum(ops.where(chosen, logits, 0.0), axis=-1) - others
 
     def _probabilities(self, weights, images):
         return self._predictions(weights, images)[0]
 
-    def _sums(self, probs, onehot, valid):
+    def _sums(self, probs, predicted, onehot, valid):
         """For one batch: sum of per-class log-likelihoods (K, C), confusion counts (K, true, predicted) and
         probabilities (K, C, C); `valid` (N,) is 0 on the rows that only pad the batch."""
         loglik = ops.where(onehot[None] > 0, ops.log2(probs), ops.log2(1 - probs)) * valid[None, :, None]
-        predicted = ops.one_hot(ops.argmax(probs, axis=-1), self.n_classes)
         return (ops.sum(loglik, axis=1), ops.einsum("knp,nt->ktp", predicted, onehot),
                 ops.einsum("kni,nj->kij", probs, onehot))
 
-    def _cells(self, probs, scores, image_index, best_scores, best_index):
+    def _cells(self, predicted, scores, image_index, best_scores, best_index):
         """The running top-k (K, C predicted, k) of one true class's cells, merged with this batch of its images:
         scores (log-odds) and test image indices, -inf and -1 where a cell has fewer images."""
         top = best_scores.shape[-1]
-        predicted = ops.one_hot(ops.argmax(probs, axis=-1), self.n_classes) > 0  # (K, N, C)
-        member = ops.logical_and(predicted, (image_index >= 0)[None, :, None])
+        member = ops.logical_and(predicted > 0, (image_index >= 0)[None, :, None])
         candidates = ops.transpose(ops.where(member, scores[..., None], -np.inf), (0, 2, 1))  # (K, C, N)
         values, positions = ops.top_k(candidates, min(top, candidates.shape[-1]))
         values = ops.concatenate([best_scores, values], axis=-1)  # earlier batches first: lower indices win ties
@@ -104,7 +105,7 @@ class PackEvaluator:
         """Images per call: IMAGES_PER_STEP over the copies, at most 1000, and no more than the largest class has
         (every batch holds one class, padded to this size so one compiled shape serves them all)."""
         largest = int(np.bincount(y_test).max()) if len(y_test) else 1
-        return max(1, min(1000, IMAGES_PER_STEP // self.slots, largest))
+        return min(self.step, largest)
 
     def place(self, weights):
         return autodiff.place(autodiff.pad_copies(weights, self.slots), True)
@@ -112,7 +113,7 @@ class PackEvaluator:
     def predict(self, weights, x_test):
         """Class probabilities (K, N, C) of stacked `weights` on every test image, as numpy (batches padded to one
         size)."""
-        copies, size = len(weights[0]), max(1, min(1000, IMAGES_PER_STEP // self.slots))
+        copies, size = len(weights[0]), self.step
         weights = self.place(weights)
         padded = np.concatenate([x_test, np.zeros((-len(x_test) % size,) + x_test.shape[1:], x_test.dtype)])
         batches = (self.probabilities(weights, shared(padded[start : start + size]))
@@ -128,17 +129,19 @@ class PackEvaluator:
         totals = None
         top_index = np.full((self.slots, self.n_classes, self.n_classes, top), -1, np.int32)
         top_prob = np.zeros(top_index.shape, np.float32)
+        cell_shape = (self.slots, self.n_classes, top)  # one true class's cells: (K, C predicted, top)
         for true_class, batches in class_batches(y_test, size):
-            best = autodiff.place((np.full(top_index.shape[:1] + top_index.shape[2:], -np.inf, np.float32),
-                                   np.full(top_index.shape[:1] + top_index.shape[2:], -1, np.int32)), True)
+            if top:
+                best = autodiff.place((np.full(cell_shape, -np.inf, np.float32), np.full(cell_shape, -1, np.int32)),
+                                      True)
             for index in batches:
                 valid = (index >= 0).astype(np.float32)
                 images, labels = x_test[np.maximum(index, 0)], onehot[np.maximum(index, 0)] * valid[:, None]
-                probs, scores = self.predictions(weights, shared(images))
-                batch = self.sums(probs, shared(labels), shared(valid))
+                probs, predicted, scores = self.predictions(weights, shared(images))
+                batch = self.sums(probs, predicted, shared(labels), shared(valid))
                 totals = batch if totals is None else [t + b for t, b in zip(totals, batch)]
                 if top:
-                    best = self.cells(probs, scores, shared(index), *best)
+                    best = self.cells(predicted, scores, shared(index), *best)
             if top:
                 top_prob[:, true_class] = ops.convert_to_numpy(ops.where(best[1] >= 0, ops.sigmoid(best[0]), 0.0))
                 top_index[:, true_class] = ops.convert_to_numpy(best[1])
