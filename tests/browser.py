@@ -87,16 +87,16 @@ class Browser:
         return self.panel()
 
     def thumb_pixels(self, number):
-        """The `number`-th image of the cell panel as drawn (2 x 2 screen pixels a pixel, inside a 1-pixel border),
-        read back at the test images' size: (height, width, 3)."""
+        """The `number`-th image of the cell panel as drawn (scale x scale screen pixels a pixel, inside a 1-pixel
+        border), read back at the test images' size: (height, width, 3)."""
         element = self.driver.find_elements("css selector", "#cell-panel .thumb")[number]
         self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
-        height, width = self.driver.execute_script(
+        height, width, scale = self.driver.execute_script(
             "var s = JSON.parse(document.getElementById('explorer-data').textContent).sprite;"
-            "return [s.height, s.width];")
+            "return [s.height, s.width, s.scale];")
         shot = np.asarray(Image.open(io.BytesIO(element.screenshot_as_png)).convert("RGB")).astype(float)
-        assert shot.shape[:2] == (2 * height + 2, 2 * width + 2), shot.shape
-        return shot[1:-1, 1:-1].reshape(height, 2, width, 2, 3).mean(axis=(1, 3))
+        assert shot.shape[:2] == (scale * height + 2, scale * width + 2), shot.shape
+        return shot[1:-1, 1:-1].reshape(height, scale, width, scale, 3).mean(axis=(1, 3))
 
     def model_of(self, condition):
         return self.driver.execute_script(

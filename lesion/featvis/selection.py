@@ -6,6 +6,11 @@ from lesion import contract
 from lesion.errors import InputError
 
 
+def pair_label(a, b):
+    """The gallery's label of a model trained with pair a/b swapped (the report finds the pair's images by it)."""
+    return f"{a}/{b} swapped"
+
+
 def select_models(manifest, params):
     """(model ids, labels): the first clean model of visualize.trial, then the same trial of each listed pair."""
     rows = manifest[manifest.trial == params["trial"]]
@@ -19,7 +24,7 @@ def select_models(manifest, params):
             print(f"note: no {a}/{b} model of trial {params['trial']} in {contract.MANIFEST}; skipped")
             continue
         ids.append(match.model_id.iloc[0])
-        labels.append(f"{a}/{b} swapped")
+        labels.append(pair_label(a, b))
     if not ids:
         raise InputError(f"none of the models visualize.pairs and visualize.trial ask for is in {contract.MANIFEST}")
     return np.array(ids), labels

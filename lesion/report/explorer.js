@@ -33,7 +33,8 @@
     var sprite = data.sprite, column = slot % sprite.columns, row = Math.floor(slot / sprite.columns);
     var index = sprite.indices[slot];
     var node = el("span", {"class": "thumb", "data-index": index, title: "test image " + index});
-    node.style.backgroundPosition = (-2 * column * sprite.pitch[1]) + "px " + (-2 * row * sprite.pitch[0]) + "px";
+    node.style.backgroundPosition = (-sprite.scale * column * sprite.pitch[1]) + "px " +
+      (-sprite.scale * row * sprite.pitch[0]) + "px";
     return node;
   }
 
@@ -190,16 +191,14 @@
       mode = name;
       document.getElementById("pair-matrix").textContent = "";
       document.getElementById("pair-matrix").appendChild(matrix(current));
-      var panel = document.getElementById("cell-panel");
-      if (pinned !== null) { // the kept cell stays kept, shown as this mode shows it
-        var kept = pinned.split(",");
-        document.querySelector('#matrix td[data-t="' + kept[0] + '"][data-p="' + kept[1] + '"]')
+      var key = pinned !== null ? pinned : document.getElementById("cell-panel").dataset.cell;
+      if (!key) return; // no cell shown yet
+      var cell = key.split(","); // the kept cell stays kept, the one last hovered stays shown, both in this mode
+      if (pinned !== null) {
+        document.querySelector('#matrix td[data-t="' + cell[0] + '"][data-p="' + cell[1] + '"]')
           .classList.add("pinned");
-        showCell(current, +kept[0], +kept[1]);
-      } else if (panel.dataset.cell) { // the cell last hovered, redrawn
-        var shown = panel.dataset.cell.split(",");
-        showCell(current, +shown[0], +shown[1]);
       }
+      showCell(current, +cell[0], +cell[1]);
     });
   });
   renderPair();

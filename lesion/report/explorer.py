@@ -14,9 +14,11 @@ import json
 import numpy as np
 from PIL import Image
 
+from lesion.featvis.selection import pair_label
 from lesion.study import CLEAN
 
 SPRITE_COLUMNS = 64  # images per row of the sprite sheet
+SPRITE_SCALE = 2  # screen pixels per image pixel, each way, of a shown test image
 DIGITS = 4  # significant digits of every number in the JSON: what a reader can see, and stable bytes
 
 # Each family of effects: its table, the columns of its estimate, interval, t, p and FDR-adjusted p, its figure.
@@ -56,14 +58,17 @@ def shown_models(study, trial):
     return shown
 
 
-def class_summaries(study, condition):
-    """Per class, the mean, standard deviation and count of accuracy and loglik_bits over the condition's models."""
-    rows = study.conditions == condition
+SUMMARIZED = ("accuracy", "loglik_bits")  # the per_class.csv columns the pair view compares
+
+
+def class_summaries(values, rows):
+    """Per class, the mean, standard deviation and count of each SUMMARIZED column over the models `rows` marks;
+    `values` holds each column as a models x classes array (Study.values)."""
     summary = {}
-    for column in ("accuracy", "loglik_bits"):
-        values = study.values(column)[rows]
-        sd = values.std(axis=0, ddof=1) if len(values) > 1 else np.full(values.shape[1], np.nan)
-        summary[column] = {"mean": [rounded(v) for v in values.mean(axis=0)], "sd": [rounded(v) for v in sd]}
+    for column in SUMMARIZED:
+        chosen = values[column][rows]
+        sd = chosen.std(axis=0, ddof=1) if len(chosen) > 1 else np.full(chosen.shape[1], np.nan)
+        summary[column] = {"mean": [rounded(v) for v in chosen.mean(axis=0)], "sd": [rounded(v) for v in sd]}
     summary["n"] = int(rows.sum())
     return summary
 
@@ -127,6 +132,7 @@ def condition_views(study, cells, trial, sprites, pictures):
     """Every condition's data: its label, pair, class summaries, shown model, its cells and the contrast of its
     mean counts with the clean models' (None for the clean baseline, or without clean models)."""
     clean = mean_counts(cells, study.clean) if study.clean.any() else None
+    values = {column: study.values(column) for column in SUMMARIZED}  # each pivoted once, not once per condition
     views = []
     for condition, model in shown_models(study, trial).items():
         pair = None if condition == CLEAN else condition.split("/")
@@ -135,7 +141,7 @@ def condition_views(study, cells, trial, sprites, pictures):
         if pair is not None and clean is not None:
             contrast = np.round(mean_counts(cells, rows) - clean, 2).tolist()  # counts: hundredths suffice
         views.append({"condition": condition, "pair": pair, "model": model,
-                      "trial": int(study.manifest.trial.iloc[model]), "classes": class_summaries(study, condition),
+                      "trial": int(study.manifest.trial.iloc[model]), "classes": class_summaries(values, rows),
                       "cells": confusion_cells(cells, model, sprites), "contrast": contrast,
                       "pictures": pictures.get(condition, [])})
     return views
@@ -164,12 +170,14 @@ def effect_rows(tables, alpha):
 
 def model_pictures(gallery, conditions):
     """The gallery's images of one model (entries of plots/vis/index.json with their `png`), by the condition of
-    that model: "clean", or the pair of a label "a/b swapped" in either order."""
-    by_pair = {frozenset(condition.split("/")): condition for condition in conditions if condition != CLEAN}
+    that model: "clean", or the pair its label (featvis.selection.pair_label) names in either order."""
+    by_label = {CLEAN: CLEAN}
+    for condition in conditions - {CLEAN}:
+        a, b = condition.split("/")
+        by_label.update({pair_label(a, b): condition, pair_label(b, a): condition})
     pictures = {}
     for entry in gallery:
-        label = entry["model"]
-        condition = CLEAN if label == CLEAN else by_pair.get(frozenset(label.removesuffix(" swapped").split("/")))
+        condition = by_label.get(entry["model"])
         if condition is not None:
             pictures.setdefault(condition, []).append({"heading": entry["heading"], "caption": entry["caption"],
                                                        "picture": data_uri(entry["png"])})
@@ -188,7 +196,8 @@ def explorer_data(study, cells, x_test, trial, tables, alpha, gallery, figures):
     height, width = x_test.shape[1:3]
     document = {"classes": list(study.classes), "alpha": alpha, "views": views,
                 "effects": {"fields": EFFECT_FIELDS, "rows": effects}, "families": FAMILY_MEANINGS,
-                "sprite": {"columns": SPRITE_COLUMNS, "width": width, "height": height, "pitch": sprites.pitch,
+                "sprite": {"columns": SPRITE_COLUMNS, "scale": SPRITE_SCALE, "width": width, "height": height,
+                           "pitch": sprites.pitch,
                            "count": len(sprites.slots), "indices": list(sprites.slots)}}
     return document, sprites.sheet()
 

@@ -188,10 +188,11 @@ def effects_section(alpha):
             '</tbody></table></div>')
 
 
-def explorer_script(document, sheet, sprite):
+def explorer_script(document, sheet):
     """The page's data (JSON), the sprite sheet (CSS, embedded once) and explorer.js."""
-    rows = -(-sprite["count"] // sprite["columns"]) if sprite["count"] else 0
-    (pitch_y, pitch_x), scale = sprite["pitch"], 2  # each test image drawn 2 x 2 screen pixels a pixel
+    sprite = document["sprite"]
+    rows = -(-sprite["count"] // sprite["columns"])
+    (pitch_y, pitch_x), scale = sprite["pitch"], sprite["scale"]
     style = (f".thumb {{ background-image: url({sheet}); background-size: {scale * sprite['columns'] * pitch_x}px "
              f"{scale * rows * pitch_y}px; width: {scale * sprite['width']}px; height: {scale * sprite['height']}px; "
              "background-repeat: no-repeat; }" if sheet else "")
@@ -265,7 +266,7 @@ def write_report(welch, vs_clean, lesion_effects, summary, evaluation, figures, 
              "one class (the confused class) changes how well the network does on another (the target).")
     _, warning = power_sentences(power)
     top = html.paragraph(warning, warning=True) if warning else ""
-    style, script = explorer_script(*explorer, explorer[0]["sprite"])
+    style, script = explorer_script(*explorer)
     text = html.page(f"Lesion study of {dataset} classifiers", intro, sections, top, style, script)
     save_text(contract.REPORT, text)
     return len(text.encode())
